@@ -1,0 +1,1 @@
+public static class BenchProgram { public static void Main(string[] args) => BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(BenchProgram).Assembly).Run(args); }

@@ -1,0 +1,80 @@
+namespace ConfineExec.Launcher.Planning;
+
+/// <summary>How the plan is run.</summary>
+public enum ExecutionStrategy
+{
+    /// <summary>fork/clone a child that builds the namespaces and execs; the parent supervises (signals, status).</summary>
+    ForkedChild,
+    /// <summary>Root with no user namespace: unshare(CLONE_NEWNS) on the main thread, build, execve — PROGRAM
+    /// keeps the launcher's PID (systemd's MainPID, sd_notify).</summary>
+    InProcess,
+}
+
+/// <summary>When the user namespace is created relative to the mounts.</summary>
+public enum UserNamespaceTiming
+{
+    /// <summary>No user namespace.</summary>
+    None,
+    /// <summary>Unprivileged caller: userns first (needed to mount), caller's uid/gid mapped to themselves,
+    /// written by the child itself.</summary>
+    BeforeMounts,
+    /// <summary>Root with PrivateUsers=yes: after all mounts, so the mount namespace stays owned by the outer
+    /// userns; maps written by the parent from outside.</summary>
+    AfterMounts,
+}
+
+/// <summary>One line of a uid_map/gid_map: <c>Inside Outside Count</c>.</summary>
+public readonly record struct IdMapping(uint Inside, uint Outside, uint Count)
+{
+    public override string ToString() => $"{Inside} {Outside} {Count}";
+}
+
+/// <summary>
+/// Everything the executor needs, computed up front (a pure function of options, closure and host facts).
+/// Validated by PlanValidator, printed by --dry-run, run by the executor.
+/// </summary>
+public sealed record LaunchPlan
+{
+    public required ExecutionStrategy Strategy { get; init; }
+    public required UserNamespaceTiming UserNamespace { get; init; }
+    /// <summary>uid_map lines (empty when no user namespace).</summary>
+    public IReadOnlyList<IdMapping> UidMap { get; init; } = [];
+    public IReadOnlyList<IdMapping> GidMap { get; init; } = [];
+
+    /// <summary>Mount-building operations, in order, before the root switch.</summary>
+    public required IReadOnlyList<SetupOp> Ops { get; init; }
+
+    /// <summary>Make the new root itself read-only after the ops (before pivot_root).</summary>
+    public bool RootReadOnly { get; init; } = true;
+
+    /// <summary>Target credentials. Null uid/gid: keep the caller's.</summary>
+    public uint? Uid { get; init; }
+    public uint? Gid { get; init; }
+    /// <summary>Supplementary groups to set (empty = drop all) — set before the user namespace is made.</summary>
+    public IReadOnlyList<uint> SupplementaryGroups { get; init; } = [];
+    /// <summary>Capabilities removed from the bounding set (numbers, e.g. CAP_SYS_MODULE=16, CAP_SYS_RAWIO=17,
+    /// CAP_MKNOD=27).</summary>
+    public IReadOnlyList<int> DropBoundingCaps { get; init; } = [];
+    public bool NoNewPrivileges { get; init; }
+    /// <summary>umask applied before exec (systemd default 0022), or null to keep.</summary>
+    public int? Umask { get; init; }
+    /// <summary>Call setsid() before exec (TIOCSTI protection, as bubblewrap's --new-session).</summary>
+    public bool NewSession { get; init; }
+    /// <summary>systemd socket activation: number of fds from 3 passed through (LISTEN_FDS); all other fds
+    /// above 2 are closed.</summary>
+    public int PassFds { get; init; }
+
+    /// <summary>chdir target inside the root before exec.</summary>
+    public string WorkingDirectory { get; init; } = "/";
+    /// <summary>Path exec'd inside the root (the program's host path).</summary>
+    public required string ExecPath { get; init; }
+    public required IReadOnlyList<string> Argv { get; init; }
+    /// <summary>Environment as KEY=VALUE strings.</summary>
+    public required IReadOnlyList<string> Environment { get; init; }
+
+    /// <summary>Host directories created before the run (StateDirectory/RuntimeDirectory): path, mode, owner.</summary>
+    public IReadOnlyList<HostDirectory> HostDirectories { get; init; } = [];
+}
+
+/// <param name="RemoveOnExit">RuntimeDirectory= semantics: removed after PROGRAM exits.</param>
+public sealed record HostDirectory(string Path, int Mode, uint Uid, uint Gid, bool RemoveOnExit);

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test: installs what the tests need (Debian packages, as root), publishes the native-AOT binary
+# once, runs both test projects, and prints one closing line "N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+for tool in gcc:gcc patchelf:patchelf readelf:binutils setpriv:util-linux unshare:util-linux; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
+done
+if ((${#need[@]})); then
+  if [[ $(id -u) == 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "test.sh: missing ${need[*]} (install them, or run as root)" >&2; exit 1
+  fi
+fi
+
+dotnet publish src/launcher -c Release -o out --nologo -v quiet
+export CONFINE_EXEC_BIN="$PWD/out/confine-exec"
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+rc=0
+dotnet test Launcher.sln -c Release --nologo --logger "trx" --results-directory "$results" "$@" || rc=$?
+
+# One closing line from the TRX files, in the plain form CI reads.
+passed=0 failed=0 skipped=0
+for f in "$results"/*.trx; do
+  [[ -f $f ]] || continue
+  line=$(grep -o '<Counters [^>]*>' "$f" | head -n1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$line"); f2=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$line")
+  n=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$line")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f2:-0})); skipped=$((skipped + ${n:-0}))
+done
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $rc

@@ -1,0 +1,11 @@
+namespace ConfineExec.Elf.Tests;
+
+public class SmokeTests
+{
+    [Fact]
+    public void ElfMagic_OnBinTrue_IsDetected()
+    {
+        var head = File.ReadAllBytes("/bin/true").AsSpan(0, 4);
+        Assert.True(ElfObject.HasElfMagic(head));
+    }
+}
