@@ -2,7 +2,9 @@ using System.Diagnostics;
 
 namespace ConfineExec.Elf.Tests.Closure;
 
-/// <summary>The real loader as the oracle: <c>ld.so --list PROGRAM</c>, parsed into the set of files it
+/// <summary>The real loader as the oracle: <c>ld.so --list PROGRAM</c> (run as ldd does, with
+/// <c>LD_TRACE_LOADED_OBJECTS=1</c>, which is --list that reports a missing library as "not found" instead of
+/// stopping at it), parsed into the set of files it
 /// mapped (canonical paths) and the names it could not find.</summary>
 internal static class LdSoOracle
 {
@@ -13,8 +15,8 @@ internal static class LdSoOracle
     public static Listing List(string program, string loader = HostLoader, IDictionary<string, string>? env = null, string? cwd = null)
     {
         var psi = new ProcessStartInfo(loader) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add("--list");
         psi.ArgumentList.Add(program);
+        psi.Environment["LD_TRACE_LOADED_OBJECTS"] = "1";
         foreach (var k in new[] { "LD_LIBRARY_PATH", "LD_PRELOAD", "GLIBC_TUNABLES", "LD_ORIGIN_PATH" }) psi.Environment.Remove(k);
         if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
         if (cwd is not null) psi.WorkingDirectory = cwd;
@@ -37,7 +39,7 @@ internal static class LdSoOracle
                 path = StripAddress(rhs);
             }
             else path = StripAddress(line);
-            if (!path.Contains('/')) continue; // linux-vdso.so.1
+            if (path.StartsWith("linux-vdso", StringComparison.Ordinal) || path.StartsWith("linux-gate", StringComparison.Ordinal)) continue;
             string abs = Path.IsPathRooted(path) ? path : Path.Combine(cwd ?? Environment.CurrentDirectory, path);
             files.Add(RealPath(abs));
         }
