@@ -47,7 +47,7 @@ public static class Cli
         catch (ClosureException e) { return Fail(stderr, e.Message, ExitCodeFor(e.Error)); }
         catch (ElfFormatException e) { return Fail(stderr, e.Message, ExitCodes.LauncherFailure); }
         catch (LaunchException e) { return Fail(stderr, e.Message, e.ExitCode); }
-        catch (NotImplementedException e) { return Fail(stderr, $"not implemented: {e.TargetSite?.DeclaringType?.Name}: {e.Message}", ExitCodes.LauncherFailure); }
+        catch (NotImplementedException e) { return Fail(stderr, $"not implemented: {e.Message}", ExitCodes.LauncherFailure); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Fail(stderr, $"i/o: {e.GetType().Name}: {e.Message}", ExitCodes.LauncherFailure);

@@ -64,8 +64,9 @@ public sealed class CommandLineParser
         if (result.Errors.Count > 0)
         {
             var error = result.Errors[0];
-            string where = error.SymbolResult is System.CommandLine.Parsing.OptionResult r ? r.Option.Name : "command line";
-            throw new UsageException("option", where, error.Message);
+            if (error.SymbolResult is System.CommandLine.Parsing.OptionResult r)
+                throw new UsageException("option", r.Option.Name, r.Tokens.Count == 0 ? "requires a value" : error.Message.TrimEnd('.'));
+            throw new UsageException("option", "command line", error.Message.TrimEnd('.'));
         }
 
         if (result.GetValue(Help)) return new LaunchOptions { Action = LauncherAction.Help };

@@ -35,7 +35,7 @@ public sealed class PropertyParser
         if (eq < 0) throw new UsageException("--property", assignment, "expected NAME=VALUE");
         string name = assignment[..eq], value = assignment[(eq + 1)..];
         if (!KnownNames.Contains(name))
-            throw new UsageException("--property", assignment, $"unknown property '{name}' (known: {string.Join(", ", KnownNames)})");
+            throw new UsageException("--property", assignment, "unknown property (see --help)");
         Apply(name, value);
         _properties.Add(new(name, value));
     }
