@@ -166,7 +166,7 @@ public static class PlanBuilder
         yield return new DevptsOp("/dev/pts");
         yield return new SymlinkOp("pts/ptmx", "/dev/ptmx");
         yield return new TmpfsOp("/dev/shm", Mode1777, NoSuid: true, NoDev: true);
-        if (host.PathExists("/dev/mqueue")) yield return new MqueueOp("/dev/mqueue");
+        yield return new MqueueOp("/dev/mqueue"); // a new instance; the executor falls back to the host's or skips
         // dev_setup()'s links.
         yield return new SymlinkOp("/proc/self/fd", "/dev/fd");
         yield return new SymlinkOp("/proc/self/fd/0", "/dev/stdin");
