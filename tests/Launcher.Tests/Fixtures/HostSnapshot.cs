@@ -11,7 +11,7 @@ public sealed record HostSnapshot(string MountInfo, string[] Tmp, string[] Run)
 
     // Build tools sharing this machine create these in /tmp on their own; they are not ours to judge.
     private static readonly string[] s_foreignPrefixes = ["/tmp/MSBuild", "/tmp/.dotnet", "/tmp/dotnet-", "/tmp/clr-debug-pipe",
-        "/tmp/VBCSCompiler", "/tmp/NuGetScratch", "/tmp/.NETCore", "/tmp/Microsoft", "/tmp/xunit", "/tmp/tmp", "/tmp/cc"];
+        "/tmp/VBCSCompiler", "/tmp/NuGetScratch", "/tmp/.NETCore", "/tmp/Microsoft", "/tmp/xunit", "/tmp/tmp", "/tmp/cc", "/run/mount"];
 
     // mktemp(1)'s default /tmp/tmp.XXXXXXXXXX and 6-character names from other processes on this machine.
     private static bool IsMktempName(string path) =>
