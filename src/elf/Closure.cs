@@ -15,6 +15,10 @@ public sealed class Closure
     /// ld.so computes from <c>/proc/self/exe</c>.</summary>
     public bool MainUsesOrigin { get; init; }
 
+    /// <summary>DT_NEEDED names that were not found (only under <see cref="ClosureRequest.AllowMissing"/>,
+    /// or inside package directories), each once.</summary>
+    public IReadOnlyList<string> MissingLibraries { get; init; } = [];
+
     /// <summary>Non-fatal findings (missing library under --allow-missing, …), one line each.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }

@@ -13,7 +13,11 @@ public enum ClosureEntryKind
 /// <summary>
 /// One path the confined root must contain. <see cref="Path"/> is absolute and normalised (no <c>.</c>,
 /// <c>..</c>, duplicate or trailing slashes). For a symlink, <see cref="Target"/> is the link text exactly
-/// as <c>readlink</c> returned it (relative targets stay relative).
+/// as <c>readlink</c> returned it (relative targets stay relative). For a <see cref="ClosureEntryKind.File"/>
+/// entry, <see cref="Target"/> is normally null (the host file at <see cref="Path"/> is bound at the same path);
+/// when set, it is the host source to bind at <see cref="Path"/> instead — how <c>/bin/sh</c> is represented
+/// (Path <c>/bin/sh</c>, Target the fully resolved program, itself also an entry with its closure).
+/// Entries strictly inside a bound <see cref="ClosureEntryKind.Directory"/> are not listed.
 /// </summary>
 /// <param name="Reason">Why it is in: <c>program</c>, <c>interpreter</c> (PT_INTERP), <c>needed via RUNPATH</c>,
 /// <c>needed via RPATH</c>, <c>needed via LD_LIBRARY_PATH</c>, <c>needed via ld.so.cache</c>,

@@ -1,0 +1,192 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using ConfineExec.Elf.Interop;
+
+namespace ConfineExec.Elf;
+
+/// <summary>
+/// What a glibc dynamic loader was built with, taken from the loader image itself (never by running it): the
+/// default directories (<c>SYSTEM_DIRS</c>), <c>$LIB</c> (<c>DL_DST_LIB</c>), the cache path, and the glibc
+/// version (which decides whether the legacy hwcaps subdirectories exist). A loader under a Nix store path
+/// (<c>…/nix/store/&lt;hash&gt;-glibc-&lt;ver&gt;/lib/ld-linux-x86-64.so.2</c>) gets the Nix layout: system dir
+/// <c>&lt;store path&gt;/lib/</c>, <c>$LIB</c> = <c>lib</c>, cache <c>&lt;store path&gt;/etc/ld.so.cache</c>
+/// (which nixpkgs deletes, so no cache is used) — whatever strings a copied image carries.
+/// </summary>
+public sealed partial class InterpreterProfile
+{
+    /// <summary>The interpreter's canonical host path.</summary>
+    public required string Path { get; init; }
+    /// <summary>Default directories, each ending in '/'.</summary>
+    public required string[] SystemDirs { get; init; }
+    public required string DstLib { get; init; }
+    public required string Platform { get; init; }
+    /// <summary>The cache this loader reads, or null when it reads none (absent file, or a Nix store loader).</summary>
+    public string? CachePath { get; init; }
+    public required Version GlibcVersion { get; init; }
+    /// <summary>Per-directory subdir prefixes probed before the directory itself ("" last).</summary>
+    public required string[] SearchSubdirs { get; init; }
+    public required HwCaps HwCaps { get; init; }
+
+    private static readonly Dictionary<(ulong Dev, ulong Ino, long Mtime), InterpreterProfile> Profiles = new();
+    private static readonly Lock ProfilesLock = new();
+
+    /// <summary>The profile of the loader at <paramref name="realPath"/> (read once per process and file version).</summary>
+    public static InterpreterProfile For(string realPath)
+    {
+        if (Libc.Stat(realPath, out var st) != 0)
+            throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot stat");
+        var key = (st.Dev, st.Ino, st.MtimeSec * 1_000_000_000 + st.MtimeNsec);
+        lock (ProfilesLock)
+        {
+            if (Profiles.TryGetValue(key, out var cached) && cached.Path == realPath) return cached;
+        }
+        var profile = FromImage(realPath, File.ReadAllBytes(realPath), HwCaps.Current);
+        lock (ProfilesLock) Profiles[key] = profile;
+        return profile;
+    }
+
+    /// <summary>Builds a profile from the loader image bytes.</summary>
+    public static InterpreterProfile FromImage(string realPath, ReadOnlySpan<byte> image, HwCaps hwCaps)
+    {
+        string[]? systemDirs = FindSystemDirs(image);
+        string? cache = FindCachePath(image);
+        Version version = FindVersion(image) ?? new Version(2, 36);
+        string? dstLib = null;
+        if (systemDirs is not null)
+        {
+            // Debian patches DL_DST_LIB to the multiarch form of the first system dir; upstream uses
+            // $(notdir $(slibdir)). Take whichever of the two the image holds as a string of its own.
+            string multiarch = systemDirs[0].Trim('/');
+            string notdir = multiarch.Contains('/') ? multiarch[(multiarch.LastIndexOf('/') + 1)..] : multiarch;
+            dstLib = HasString(image, multiarch) ? multiarch : notdir;
+        }
+
+        var store = NixStoreGlibc().Match(realPath);
+        if (store.Success)
+        {
+            string storePath = store.Groups["store"].Value;
+            systemDirs = [storePath + "/lib/"];
+            dstLib = "lib";
+            cache = storePath + "/etc/ld.so.cache";
+            if (Version.TryParse(store.Groups["ver"].Value, out var v)) version = v;
+        }
+
+        systemDirs ??= ["/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib/", "/usr/lib/"];
+        dstLib ??= "lib/x86_64-linux-gnu";
+        if (cache is not null && Libc.Stat(cache, out _) != 0) cache = null;
+        bool legacy = version.Major == 2 && version.Minor <= 36;
+        return new InterpreterProfile
+        {
+            Path = realPath,
+            SystemDirs = systemDirs,
+            DstLib = dstLib,
+            Platform = hwCaps.Platform,
+            CachePath = cache,
+            GlibcVersion = version,
+            SearchSubdirs = hwCaps.SearchSubdirs(legacy),
+            HwCaps = hwCaps,
+        };
+    }
+
+    /// <summary>True when <paramref name="dir"/> (ending in '/') starts with one of the system dirs, as
+    /// <c>_dl_map_new_object</c>'s DF_1_NODEFLIB cache filter compares.</summary>
+    public bool IsUnderSystemDir(string path)
+    {
+        foreach (var d in SystemDirs)
+            if (path.StartsWith(d, StringComparison.Ordinal)) return true;
+        return false;
+    }
+
+    [GeneratedRegex(@"^(?<store>.*/nix/store/[0-9a-df-np-sv-z]{32}-glibc-(?<ver>[0-9]+\.[0-9]+)[^/]*)/lib(64)?/ld-linux-x86-64\.so\.2$")]
+    private static partial Regex NixStoreGlibc();
+
+    /// <summary>
+    /// <c>SYSTEM_DIRS</c> is one literal "d1/\0d2/\0…": a run of NUL-separated absolute strings each ending in
+    /// '/', preceded in .rodata by <c>system_dirs_len[]</c> (one size_t per string). The length array is what
+    /// makes the match unambiguous.
+    /// </summary>
+    private static string[]? FindSystemDirs(ReadOnlySpan<byte> image)
+    {
+        int from = 0;
+        while (true)
+        {
+            int i = image[from..].IndexOf("/\0/"u8);
+            if (i < 0) return null;
+            int pos = from + i + 1;
+            // Walk back to the start of the string that ends at pos-1.
+            int start = pos - 1;
+            while (start > 0 && image[start - 1] != 0) start--;
+            var dirs = ReadDirRun(image, start);
+            if (dirs.Count > 0 && LengthsPrecede(image, start, dirs)) return dirs.ToArray();
+            from = pos + 1;
+        }
+    }
+
+    private static List<string> ReadDirRun(ReadOnlySpan<byte> image, int start)
+    {
+        var dirs = new List<string>();
+        int p = start;
+        while (p < image.Length && image[p] == '/')
+        {
+            int nul = image[p..].IndexOf((byte)0);
+            if (nul <= 0) break;
+            var s = image.Slice(p, nul);
+            if (s[^1] != '/' || s.IndexOfAny(" \t\n"u8) >= 0) break;
+            dirs.Add(Encoding.UTF8.GetString(s));
+            p += nul + 1;
+        }
+        return dirs;
+    }
+
+    private static bool LengthsPrecede(ReadOnlySpan<byte> image, int start, List<string> dirs)
+    {
+        int need = 8 * dirs.Count;
+        // The array may be padded up to 8-byte alignment before the string starts.
+        for (int pad = 0; pad < 16; pad++)
+        {
+            int at = start - pad - need;
+            if (at < 0) return false;
+            bool ok = true;
+            for (int k = 0; k < dirs.Count && ok; k++)
+                ok = BitConverter.ToUInt64(image.Slice(at + 8 * k, 8)) == (ulong)dirs[k].Length;
+            if (ok) return true;
+            if (image[start - pad - 1] != 0) return false;
+        }
+        return false;
+    }
+
+    private static string? FindCachePath(ReadOnlySpan<byte> image)
+    {
+        int from = 0;
+        while (true)
+        {
+            int i = image[from..].IndexOf("/ld.so.cache\0"u8);
+            if (i < 0) return null;
+            int end = from + i + "/ld.so.cache".Length;
+            int start = end;
+            while (start > 0 && image[start - 1] != 0) start--;
+            var s = image[start..end];
+            if (s.Length > 0 && s[0] == '/' && s.IndexOfAny(" \t\n"u8) < 0) return Encoding.UTF8.GetString(s);
+            from = end + 1;
+        }
+    }
+
+    private static Version? FindVersion(ReadOnlySpan<byte> image)
+    {
+        int i = image.IndexOf("release version "u8);
+        if (i < 0) return null;
+        int p = i + "release version ".Length, q = p;
+        while (q < image.Length && (char.IsAsciiDigit((char)image[q]) || image[q] == '.')) q++;
+        var text = Encoding.ASCII.GetString(image[p..q]).TrimEnd('.');
+        return Version.TryParse(text, out var v) ? v : null;
+    }
+
+    private static bool HasString(ReadOnlySpan<byte> image, string s)
+    {
+        Span<byte> needle = stackalloc byte[s.Length + 2];
+        needle[0] = 0;
+        Encoding.ASCII.GetBytes(s, needle[1..]);
+        needle[^1] = 0;
+        return image.IndexOf(needle) >= 0;
+    }
+}
