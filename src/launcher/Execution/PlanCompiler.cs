@@ -46,7 +46,7 @@ internal static unsafe class PlanCompiler
             n.Add(new ChildStep { Op = ChildOp.Chdir, Path = n.Utf8(plan.WorkingDirectory) }, "chdir", plan.WorkingDirectory);
 
             // Groups before the user namespace: once setgroups is "deny" they could never be dropped (§6.5).
-            if (plan.UserNamespace != UserNamespaceTiming.BeforeMounts)
+            if (plan.UserNamespace != UserNamespaceTiming.BeforeMounts && !plan.KeepSupplementaryGroups)
                 n.Add(new ChildStep { Op = ChildOp.SetGroups, Count = plan.SupplementaryGroups.Count, Data = n.UIntArray(plan.SupplementaryGroups) },
                     "setgroups");
             if (plan.Gid is uint gid && plan.UserNamespace != UserNamespaceTiming.BeforeMounts)
@@ -65,10 +65,16 @@ internal static unsafe class PlanCompiler
             if (plan.NewSession)
                 n.Add(new ChildStep { Op = ChildOp.SetSid }, "setsid");
             n.Add(new ChildStep { Op = ChildOp.CloseFds, Arg = 3 + plan.PassFds }, "close inherited descriptors");
+            // Socket activation: sd_listen_fds() checks LISTEN_PID against its own pid, which in a forked child
+            // only the child knows. The entry gets room for any pid and the child writes its pid into it.
+            List<string> environment = [.. plan.Environment];
+            int listenPid = forked && plan.PassFds > 0 ? environment.FindIndex(e => e.StartsWith("LISTEN_PID=", StringComparison.Ordinal)) : -1;
+            if (listenPid >= 0)
+                environment[listenPid] = "LISTEN_PID=" + new string(' ', 20);
             n.Add(new ChildStep
             {
-                Op = ChildOp.Exec, Path = n.Utf8(plan.ExecPath),
-                Data = n.Utf8Array(plan.Argv), Data2 = n.Utf8Array(plan.Environment),
+                Op = ChildOp.Exec, Path = n.Utf8(plan.ExecPath), Count = listenPid,
+                Data = n.Utf8Array(plan.Argv), Data2 = n.Utf8Array(environment),
             }, "exec", plan.ExecPath);
             return n;
         }
@@ -115,7 +121,7 @@ internal static unsafe class PlanCompiler
                 n.Add(Dest(n, ChildOp.Proc, p.Dest) with { Flags = p.AllowHostBindFallback ? StepFlags.Fallback : 0 }, name, p.Dest);
                 break;
             case SysfsOp s:
-                n.Add(Dest(n, ChildOp.Sysfs, s.Dest), name, s.Dest, "/sys");
+                n.Add(Dest(n, ChildOp.Sysfs, s.Dest) with { Flags = s.ReadOnly ? StepFlags.ReadOnly : 0 }, name, s.Dest, "/sys");
                 break;
             case TmpfsOp t:
                 n.Add(Dest(n, ChildOp.Tmpfs, t.Dest) with

@@ -121,7 +121,8 @@ internal static unsafe class StepInterpreter
                 {
                     int tree = (int)Sys(SYS_open_tree, AT_FDCWD, (long)sys, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
                     if (tree < 0) return (int)SYS_open_tree;
-                    if (!SetAttr(tree, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, true))
+                    long ro = (s->Flags & StepFlags.ReadOnly) != 0 ? MOUNT_ATTR_RDONLY : 0;
+                    if (!SetAttr(tree, ro | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, true))
                         return CloseAnd(tree, (int)SYS_mount_setattr | P);
                     return Attach(p, s, tree, true);
                 }
@@ -174,12 +175,25 @@ internal static unsafe class StepInterpreter
                     if (Sys(SYS_fcntl, fd, F_SETFD, 0) < 0) return (int)SYS_fcntl;
                 return 0;
             case ChildOp.Exec:
+                if (s->Count >= 0)
+                    WritePid(((byte**)s->Data2)[s->Count] + 11 /* "LISTEN_PID=" */, Sys(SYS_getpid));
                 Sys(SYS_execve, (long)s->Path, (long)s->Data, (long)s->Data2);
                 return (int)SYS_execve | P;
             default:
                 SetErrno(EINVAL);
                 return ChildFailure.SyncFailed;
         }
+    }
+
+    /// <summary>Writes <paramref name="pid"/> in decimal over the 20 reserved bytes, NUL-terminated.</summary>
+    [MethodImpl(Opt)]
+    private static void WritePid(byte* at, long pid)
+    {
+        byte* digits = stackalloc byte[20];
+        int n = 0;
+        do { digits[n++] = (byte)('0' + pid % 10); pid /= 10; } while (pid > 0);
+        for (int i = 0; i < n; i++) at[i] = digits[n - 1 - i];
+        at[n] = 0;
     }
 
     [MethodImpl(Opt)]
@@ -292,7 +306,9 @@ internal static unsafe class StepInterpreter
     }
 
     /// <summary>mkdir -p inside the root (each created component with <paramref name="mode"/>); returns an O_PATH
-    /// fd of the directory, or -1.</summary>
+    /// fd of the directory, or -1. A component that is a symlink whose target does not exist yet (e.g. /bin ->
+    /// usr/bin before /usr/bin is made) is followed inside the root, as systemd's chase(CHASE_MKDIR_0755) does:
+    /// the path is rewritten through the link and the walk restarts.</summary>
     [MethodImpl(Opt)]
     private static int EnsureDir(ChildProgram* p, byte* path, int mode)
     {
@@ -300,12 +316,14 @@ internal static unsafe class StepInterpreter
         if (fd >= 0 || Errno() != ENOENT)
             return fd;
         byte* buf = stackalloc byte[4096];
-        int len = 0;
-        while (path[len] != 0)
-            if (++len >= 4096) { SetErrno(36 /* ENAMETOOLONG */); return -1; }
+        byte* link = stackalloc byte[4096];
+        int len = Length(path);
+        if (len >= 4096) { SetErrno(36 /* ENAMETOOLONG */); return -1; }
         for (int i = 0; i <= len; i++) buf[i] = path[i];
+        int hops = 0;
         fixed (byte* slash = "/\0"u8)
         {
+        restart:
             int parent = OpenInRoot(p, slash, O_DIRECTORY);
             int pos = 0;
             while (parent >= 0)
@@ -319,9 +337,31 @@ internal static unsafe class StepInterpreter
                 int next = OpenInRoot(p, buf, O_DIRECTORY);
                 if (next < 0 && Errno() == ENOENT)
                 {
-                    if (Sys(SYS_mkdirat, parent, (long)(buf + start), mode) < 0 && Errno() != EEXIST)
+                    if (Sys(SYS_mkdirat, parent, (long)(buf + start), mode) == 0)
+                        next = OpenInRoot(p, buf, O_DIRECTORY);
+                    else if (Errno() != EEXIST)
                         return CloseAnd(parent, -1);
-                    next = OpenInRoot(p, buf, O_DIRECTORY);
+                    else
+                    {
+                        // Exists yet does not resolve: a dangling symlink. The no-openat2 walk refuses links.
+                        if (p->UseOpenat2 == 0 || ++hops > 40) { SetErrno(ELOOP); return CloseAnd(parent, -1); }
+                        long n = Sys(267 /* readlinkat */, parent, (long)(buf + start), (long)link, 4095);
+                        if (n <= 0) return CloseAnd(parent, -1);
+                        link[n] = 0;
+                        buf[pos] = saved;
+                        // new path = (absolute link ? "" : prefix up to this component) + link + rest
+                        int prefix = link[0] == '/' ? 0 : start;
+                        int rest = Length(buf + pos);
+                        if (prefix + n + rest >= 4096) { SetErrno(36); return CloseAnd(parent, -1); }
+                        long to = prefix + n;
+                        if (to > pos)
+                            for (int i = rest; i >= 0; i--) buf[to + i] = buf[pos + i];
+                        else
+                            for (int i = 0; i <= rest; i++) buf[to + i] = buf[pos + i];
+                        for (int i = 0; i < n; i++) buf[prefix + i] = link[i];
+                        Close(parent);
+                        goto restart;
+                    }
                 }
                 buf[pos] = saved;
                 Close(parent);
@@ -329,6 +369,14 @@ internal static unsafe class StepInterpreter
             }
             return -1;
         }
+    }
+
+    [MethodImpl(Opt)]
+    private static int Length(byte* s)
+    {
+        int n = 0;
+        while (s[n] != 0) n++;
+        return n;
     }
 
     /// <summary>The step's destination as a mount point: parents created 0755, the leaf created as an empty dir
