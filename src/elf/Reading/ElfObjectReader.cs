@@ -19,6 +19,7 @@ internal static class ElfObjectReader
 
     private const int DynamicChunk = 4096;
     private const int InitialStringSlack = 512;
+    private const ulong ClusterGap = 2048;
     private const int MaxInterpreter = 4096; // the kernel's PATH_MAX cap on PT_INTERP (binfmt_elf.c)
 
     private readonly record struct StringRef(long Tag, ulong Offset, long EntryFileOffset);
@@ -269,62 +270,76 @@ internal static class ElfObjectReader
         else limit = Math.Min(limit, (ulong)fileLength - strtabOffset);
         string limitName = haveStrsz ? "DT_STRSZ" : "the PT_LOAD segment";
 
-        ulong min = ulong.MaxValue, max = 0;
         foreach (var s in refs)
         {
             if (haveStrsz && s.Offset >= strsz)
                 ElfThrow.Invalid(path, s.EntryFileOffset, DynamicEntry.TagName(s.Tag), $"string offset 0x{s.Offset:x} is outside DT_STRSZ (0x{strsz:x})");
             if (s.Offset >= limit)
                 ElfThrow.Invalid(path, s.EntryFileOffset, DynamicEntry.TagName(s.Tag), $"string offset 0x{s.Offset:x} is outside the string table's file-backed bytes (0x{limit:x})");
-            if (s.Offset < min) min = s.Offset;
-            if (s.Offset > max) max = s.Offset;
         }
 
-        // Read only [min, end): the used strings, growing the window if a string runs past it.
-        ulong end = Math.Min(limit, max + InitialStringSlack);
-        byte[]? window = null;
+        // The used strings can be megabytes apart in a big library's dynstr (DT_NEEDED names near the start,
+        // DT_SONAME near the end), so read clusters of nearby offsets, each window growing only if a string
+        // runs past it.
+        var order = new ulong[refs.Count];
+        for (int i = 0; i < order.Length; i++) order[i] = refs[i].Offset;
+        Array.Sort(order);
+        var decoded = new Dictionary<ulong, string>(order.Length);
+        byte[] window = ArrayPool<byte>.Shared.Rent(InitialStringSlack * 2);
         try
         {
-            while (true)
+            int c = 0;
+            while (c < order.Length)
             {
-                int size = (int)(end - min);
-                if (window == null || window.Length < size)
+                ulong first = order[c];
+                int last = c;
+                while (last + 1 < order.Length && order[last + 1] - order[last] < ClusterGap) last++;
+                ulong end = Math.Min(limit, order[last] + InitialStringSlack);
+                while (true)
                 {
-                    if (window != null) ArrayPool<byte>.Shared.Return(window);
-                    window = ArrayPool<byte>.Shared.Rent(size);
+                    int size = (int)(end - first);
+                    if (window.Length < size)
+                    {
+                        ArrayPool<byte>.Shared.Return(window);
+                        window = ArrayPool<byte>.Shared.Rent(size);
+                    }
+                    int got = PRead(handle, window.AsSpan(0, size), (long)(strtabOffset + first), ref bytesRead);
+                    var span = window.AsSpan(0, got);
+                    if (got == size && end < limit && span[(int)(order[last] - first)..].IndexOf((byte)0) < 0)
+                    {
+                        end = Math.Min(limit, end + Math.Max(end - first, (ulong)InitialStringSlack));
+                        continue;
+                    }
+                    var r = new EndianReader(span, (long)(strtabOffset + first), h.BigEndian, path);
+                    for (int k = c; k <= last; k++)
+                    {
+                        if (decoded.ContainsKey(order[k])) continue;
+                        string field = FieldFor(refs, order[k]);
+                        decoded[order[k]] = Encoding.UTF8.GetString(r.CString(order[k] - first, (ulong)got, field, limitName));
+                    }
+                    break;
                 }
-                int got = PRead(handle, window.AsSpan(0, size), (long)(strtabOffset + min), ref bytesRead);
-                var r = new EndianReader(window.AsSpan(0, got), (long)(strtabOffset + min), h.BigEndian, path);
-                if (got == size && end < limit && !AllTerminated(window.AsSpan(0, got), refs, min))
-                {
-                    end = Math.Min(limit, end + Math.Max(end - min, (ulong)InitialStringSlack) * 2);
-                    continue;
-                }
-                Decode(ref r, refs, min, (ulong)got, limitName, ref info);
-                return;
+                c = last + 1;
             }
         }
         finally
         {
-            if (window != null) ArrayPool<byte>.Shared.Return(window);
+            ArrayPool<byte>.Shared.Return(window);
         }
+        Assign(refs, decoded, ref info);
     }
 
-    private static bool AllTerminated(ReadOnlySpan<byte> window, List<StringRef> refs, ulong min)
+    private static string FieldFor(List<StringRef> refs, ulong offset)
+    {
+        foreach (var s in refs) if (s.Offset == offset) return DynamicEntry.TagName(s.Tag);
+        return "string";
+    }
+
+    private static void Assign(List<StringRef> refs, Dictionary<ulong, string> decoded, ref DynamicInfo info)
     {
         foreach (var s in refs)
         {
-            if (window[(int)(s.Offset - min)..].IndexOf((byte)0) < 0) return false;
-        }
-        return true;
-    }
-
-    private static void Decode(ref EndianReader r, List<StringRef> refs, ulong min, ulong limit, string limitName, ref DynamicInfo info)
-    {
-        foreach (var s in refs)
-        {
-            string field = DynamicEntry.TagName(s.Tag);
-            string value = Encoding.UTF8.GetString(r.CString(s.Offset - min, limit, field, limitName));
+            string value = decoded[s.Offset];
             switch (s.Tag)
             {
                 case DynamicEntry.DT_NEEDED: (info.Needed ??= new List<string>(8)).Add(value); break;

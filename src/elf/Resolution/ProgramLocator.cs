@@ -42,17 +42,19 @@ public static class ProgramLocator
     private static int Check(string path)
     {
         int err = Libc.Stat(path, out var st);
-        if (err != 0) return err == Libc.EACCES ? Libc.EACCES : Libc.ENOENT;
+        if (err != 0) return err is Libc.EACCES or ELOOP ? err : Libc.ENOENT;
         if ((st.Mode & Libc.S_IFMT) == Libc.S_IFDIR) return IsDirectory;
         if ((st.Mode & Libc.S_IFMT) != Libc.S_IFREG || !Libc.IsExecutable(path)) return Libc.EACCES;
         return 0;
     }
 
     private const int IsDirectory = 21;
+    private const int ELOOP = 40;
 
     private static ClosureException Failure(string what, string path, int err) => err switch
     {
         IsDirectory => new ClosureException(ClosureError.ProgramNotExecutable, path, $"{what}: {path}: is a directory"),
+        ELOOP => new ClosureException(ClosureError.UnresolvablePath, path, $"{what}: {path}: too many levels of symbolic links"),
         Libc.EACCES => new ClosureException(ClosureError.ProgramNotExecutable, path, $"{what}: {path}: permission denied"),
         _ => new ClosureException(ClosureError.ProgramNotFound, path, $"{what}: {path}: no such file or directory"),
     };

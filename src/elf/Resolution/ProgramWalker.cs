@@ -86,14 +86,12 @@ internal sealed class ProgramWalker
     /// </summary>
     public void AddElf(string real, ReadOnlySpan<byte> head, string path, string reason, bool allowMissing, bool executable)
     {
-        string? problem = LoaderFile.Check(head, out bool otherClass);
-        if (problem is not null || otherClass)
+        int err = Libc.Stat(real, out var st);
+        if (ElfObject.CheckCompatibility(head, st.Size, out string problem) != ElfCompatibility.Compatible)
         {
             if (!executable) return; // foreign objects in a package are bound, not resolved
-            throw new ClosureException(ClosureError.ProgramNotExecutable, path,
-                $"{Kind(reason)}: {path}: {(otherClass ? "wrong ELF class: ELFCLASS32" : problem!.Length == 0 ? "wrong ELF machine" : problem)}");
+            throw new ClosureException(ClosureError.ProgramNotExecutable, path, $"{Kind(reason)}: {path}: {problem}");
         }
-        int err = Libc.Stat(real, out var st);
         var elf = ElfObject.Read(real);
         if (!elf.HasDynamic && elf.Interpreter is null) return;
 
