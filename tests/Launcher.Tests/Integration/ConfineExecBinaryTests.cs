@@ -143,4 +143,43 @@ public sealed class ConfineExecBinaryTests(ConfineExecFixture fixture) : IDispos
         Assert.Equal(127, r.ExitCode);
         Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void ParentDeath_LauncherSigkilled_ProgramDiesToo(bool asNobody)
+    {
+        using var p = fixture.Start([.. s_noBinSh, "--", "/bin/sh", "-c", "echo $$; while :; do :; done"], asNobody);
+        int program = int.Parse(p.StandardOutput.ReadLine()!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Directory.Exists($"/proc/{program}"));
+        ConfineExec.Launcher.Interop.Libc.Kill(p.Id, 9);
+        p.WaitForExit();
+        // PROGRAM is a child of the (now dead) launcher: it gets SIGKILL and is reparented and reaped.
+        while (File.Exists($"/proc/{program}/status") && !File.ReadAllText($"/proc/{program}/status").Contains("State:\tZ", StringComparison.Ordinal))
+            Thread.Sleep(10);
+        Assert.False(File.Exists($"/proc/{program}/status") && !File.ReadAllText($"/proc/{program}/status").Contains("State:\tZ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void SocketActivation_ListenFds_PassedAndListenPidIsPrograms()
+    {
+        string script = "exec 3</etc/hostname 4</etc/hostname; export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$0\" --bin-sh none -- /bin/sh -c " +
+            "'echo $LISTEN_PID $$; for fd in 3 4 5; do [ -e /proc/self/fd/$fd ] && echo open $fd; done; true'";
+        RunResult r = ProcessRunner.Run(["/bin/sh", "-c", script, fixture.Binary]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        string[] lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        string[] pids = lines[0].Split(' ');
+        Assert.Equal(pids[0], pids[1]);
+        Assert.Equal(["open 3"], lines[1..]);
+    }
+
+    [Fact]
+    public void InProcess_ChrootOnlyAsRoot_ProgramKeepsLauncherPid()
+    {
+        string script = "echo $$; exec \"$0\" --mode chroot-only --bin-sh none -- /bin/sh -c 'echo $$'";
+        RunResult r = ProcessRunner.Run(["/bin/sh", "-c", script, fixture.Binary]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        string[] pids = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, pids.Length);
+        Assert.Equal(pids[0], pids[1]);
+    }
 }
