@@ -64,6 +64,10 @@ internal static unsafe class PlanCompiler
             n.Add(new ChildStep { Op = ChildOp.Umask, Mode = plan.Umask ?? originalUmask }, "umask");
             if (plan.NewSession)
                 n.Add(new ChildStep { Op = ChildOp.SetSid }, "setsid");
+            // The kernel clears the parent-death signal whenever credentials change (the user namespace,
+            // setresuid, capset), so it is set again as the last thing before exec, with the same race check.
+            if (forked)
+                n.Add(new ChildStep { Op = ChildOp.ParentDeathSignal, Arg = parentPid }, "set parent-death signal");
             n.Add(new ChildStep { Op = ChildOp.CloseFds, Arg = 3 + plan.PassFds }, "close inherited descriptors");
             // Socket activation: sd_listen_fds() checks LISTEN_PID against its own pid, which in a forked child
             // only the child knows. The entry gets room for any pid and the child writes its pid into it.

@@ -1,0 +1,185 @@
+using ConfineExec.Launcher.Tests.Fixtures;
+
+namespace ConfineExec.Launcher.Tests.Integration;
+
+/// <summary>
+/// Issue 3's "must show" list against the published binary, each as root and as uid 65534. Every test checks
+/// the host mount table is unchanged and nothing new appeared in /tmp or /run.
+/// </summary>
+[Collection(nameof(BinaryCollection))]
+public sealed class ConfineExecBinaryTests(ConfineExecFixture fixture) : IDisposable
+{
+    private readonly HostSnapshot _before = HostSnapshot.Take();
+
+    public void Dispose() => _before.AssertUnchanged();
+
+    public static TheoryData<bool> Users => new() { false, true };
+
+    private static string Uid(bool asNobody) => asNobody ? "65534" : "0";
+
+    // Until the closure stops emitting both "/bin/sh" (bind) and "/usr/bin/sh -> dash" (symlink) on a merged-/usr
+    // host (the same inode inside the root), tests other than the default-mode one pass --bin-sh none; /bin/sh is
+    // then still in the root as part of the program's own closure.
+    private static readonly string[] s_noBinSh = ["--bin-sh", "none"];
+
+    private RunResult Run(bool asNobody, params string[] args) => fixture.Run([.. s_noBinSh, .. args], asNobody);
+
+    private static void AssertOk(RunResult r, string? stdout = null)
+    {
+        Assert.True(r.ExitCode == 0, r.ToString());
+        if (stdout is not null)
+            Assert.Equal(stdout, r.Stdout);
+    }
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void DefaultMode_ShEchoOk_Works(bool asNobody) =>
+        AssertOk(fixture.Run(["--", "/bin/sh", "-c", "echo ok"], asNobody), "ok\n");
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void ChrootOnly_ListRoot_ShowsExactlyClosureTopLevel(bool asNobody)
+    {
+        string[] options = ["--mode", "chroot-only", "--package", "/usr/bin/ls", "--"];
+        RunResult closure = Run(asNobody, ["--print-closure", .. options, "/usr/bin/ls", "-1", "/"]);
+        AssertOk(closure);
+        var expected = closure.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.Split('/', StringSplitOptions.RemoveEmptyEntries)[0]).Distinct().Order(StringComparer.Ordinal);
+        RunResult ls = Run(asNobody, [.. options, "/usr/bin/ls", "-1", "/"]);
+        AssertOk(ls);
+        Assert.Equal(expected, ls.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain("proc", ls.Stdout.Split('\n'));
+    }
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void ChrootOnly_Id_IsUnchanged(bool asNobody) =>
+        AssertOk(Run(asNobody, "--mode", "chroot-only", "--package", "/usr/bin/id", "--", "/usr/bin/id", "-u"), Uid(asNobody) + "\n");
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void ChrootOnly_CreateFileAnywhere_FailsWithEROFS(bool asNobody)
+    {
+        RunResult r = Run(asNobody, "--mode", "chroot-only", "--", "/bin/sh", "-c",
+            "for f in /x /usr/x /usr/lib/x86_64-linux-gnu/confine-exec-x; do ( : > $f ) 2>&1; done; true");
+        AssertOk(r);
+        string[] lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.All(lines, l => Assert.Contains("Read-only file system", l));
+    }
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void FullApivfs_ApiFileSystems_AreThereAndPrivate(bool asNobody)
+    {
+        string script = string.Join("; ",
+            "stat -f -c %T /proc /sys", "echo x > /dev/null && echo null-ok",
+            "ls -A /tmp /dev/shm", "echo a > /tmp/a && echo a > /dev/shm/a && echo writable",
+            "[ -e /etc ] && echo etc-present || echo etc-absent", "id -u");
+        RunResult r = Run(asNobody, "--package", "/usr/bin/stat", "--package", "/usr/bin/ls", "--package", "/usr/bin/id", "--", "/bin/sh", "-c", script);
+        AssertOk(r, $"proc\nsysfs\nnull-ok\n/dev/shm:\n\n/tmp:\nwritable\netc-absent\n{Uid(asNobody)}\n");
+    }
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void FullApivfs_PrivilegedOperations_Fail(bool asNobody)
+    {
+        string script = string.Join("; ",
+            "touch /tmp/x", $"chown {(asNobody ? 0 : 65534)} /tmp/x 2>/dev/null && echo chown-ok",
+            "( : >> /usr/bin/dash ) 2>/dev/null && echo write-ok",
+            "( : >> /usr/lib/x86_64-linux-gnu/libc.so.6 ) 2>/dev/null && echo write-ok",
+            "mount -t tmpfs none /tmp 2>/dev/null && echo mount-ok",
+            "umount /proc 2>/dev/null && echo umount-ok", "echo done");
+        RunResult r = Run(asNobody, "--package", "/usr/bin/touch", "--package", "/usr/bin/chown", "--package", "/usr/bin/mount",
+            "--package", "/usr/bin/umount", "--", "/bin/sh", "-c", script);
+        AssertOk(r, "done\n");
+    }
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void Exit_Status42_Propagates(bool asNobody)
+    {
+        var (how, r) = fixture.RunReportingDeath([.. s_noBinSh, "--", "/bin/sh", "-c", "exit 42"], asNobody);
+        Assert.True(how == "exit 42", r.ToString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void Exit_ProgramKilledBySigkill_LauncherDiesOfSigkill(bool asNobody)
+    {
+        var (how, r) = fixture.RunReportingDeath([.. s_noBinSh, "--", "/bin/sh", "-c", "kill -KILL $$"], asNobody);
+        Assert.True(how == "signal 9", r.ToString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void Signal_SigtermToLauncher_ReachesProgram(bool asNobody)
+    {
+        using var p = fixture.Start([.. s_noBinSh, "--package", "/usr/bin/sleep", "--", "/bin/sh", "-c",
+            "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done"], asNobody);
+        Assert.Equal("ready", p.StandardOutput.ReadLine());
+        ConfineExec.Launcher.Interop.Libc.Kill(p.Id, 15);
+        string rest = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.Equal("got-term\n", rest);
+        Assert.Equal(3, p.ExitCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void Failure_MountPointInsideProc_OneLineNamingStepPathErrno(bool asNobody)
+    {
+        RunResult r = Run(asNobody, "-p", "BindReadOnlyPaths=/usr/bin/dash:/proc/confine-exec-x", "--", "/bin/sh", "-c", "true");
+        Assert.Equal(125, r.ExitCode);
+        string line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Matches("^confine-exec: bind-ro \\([a-z_0-9]+\\): /proc/confine-exec-x: E[A-Z]+ \\(.+\\)$", line);
+    }
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void Failure_ProgramMissingInsideRoot_Exits127(bool asNobody)
+    {
+        RunResult r = Run(asNobody, "--", "/usr/bin/does-not-exist-confine-exec");
+        Assert.Equal(127, r.ExitCode);
+        Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void ParentDeath_LauncherSigkilled_ProgramDiesToo(bool asNobody)
+    {
+        using var p = fixture.Start([.. s_noBinSh, "--", "/bin/sh", "-c", "echo $$; while :; do :; done"], asNobody);
+        int program = int.Parse(p.StandardOutput.ReadLine()!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Directory.Exists($"/proc/{program}"));
+        ConfineExec.Launcher.Interop.Libc.Kill(p.Id, 9);
+        p.WaitForExit();
+        // PROGRAM is a child of the (now dead) launcher: it gets SIGKILL and is reparented and reaped.
+        while (File.Exists($"/proc/{program}/status") && !File.ReadAllText($"/proc/{program}/status").Contains("State:\tZ", StringComparison.Ordinal))
+            Thread.Sleep(10);
+        Assert.False(File.Exists($"/proc/{program}/status") && !File.ReadAllText($"/proc/{program}/status").Contains("State:\tZ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void SocketActivation_ListenFds_PassedAndListenPidIsPrograms()
+    {
+        string script = "exec 3</etc/hostname 4</etc/hostname; export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$0\" --bin-sh none -- /bin/sh -c " +
+            "'echo $LISTEN_PID $$; for fd in 3 4 5; do [ -e /proc/self/fd/$fd ] && echo open $fd; done; true'";
+        RunResult r = ProcessRunner.Run(["/bin/sh", "-c", script, fixture.Binary]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        string[] lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        string[] pids = lines[0].Split(' ');
+        Assert.Equal(pids[0], pids[1]);
+        Assert.Equal(["open 3"], lines[1..]);
+    }
+
+    [Fact]
+    public void InProcess_ChrootOnlyAsRoot_ProgramKeepsLauncherPid()
+    {
+        string script = "echo $$; exec \"$0\" --mode chroot-only --bin-sh none -- /bin/sh -c 'echo $$'";
+        RunResult r = ProcessRunner.Run(["/bin/sh", "-c", script, fixture.Binary]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        string[] pids = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, pids.Length);
+        Assert.Equal(pids[0], pids[1]);
+    }
+}
