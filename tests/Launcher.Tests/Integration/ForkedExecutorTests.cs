@@ -29,8 +29,8 @@ public sealed class ForkedExecutorTests : IDisposable
 
     public void Dispose()
     {
-        _before.AssertUnchanged();
-        _dir.Dispose();
+        try { _before.AssertUnchanged(); }
+        finally { _dir.Dispose(); }
     }
 
     private static HandClosure Tools(params string[] programs)
