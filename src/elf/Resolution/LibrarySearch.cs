@@ -225,7 +225,7 @@ internal sealed class LibrarySearch
     {
         if (noDefault) return false;
         bool other = false;
-        if (!OpenPath(name, _ctx.DefaultPath(_profile), ref other, out var viaDefault, out _, out _)) return false;
+        if (!OpenPath(name, _ctx.DefaultPath(_profile), ref other, out var viaDefault, out _, out _, readObject: false)) return false;
         return viaDefault.Dev == cacheHit.Dev && viaDefault.Ino == cacheHit.Ino;
     }
 
@@ -233,7 +233,7 @@ internal sealed class LibrarySearch
     /// <c>open_path</c>: each directory, each hwcaps subdir then the directory itself; directories known not
     /// to exist are skipped. False with <paramref name="failure"/> set when a broken file stopped the lookup.
     /// </summary>
-    private bool OpenPath(string name, SearchPath path, ref bool otherClass, out LoaderFile.Result found, out string realName, out string? failure)
+    private bool OpenPath(string name, SearchPath path, ref bool otherClass, out LoaderFile.Result found, out string realName, out string? failure, bool readObject = true)
     {
         failure = null;
         var subdirs = _profile.SearchSubdirs;
@@ -244,7 +244,7 @@ internal sealed class LibrarySearch
                 string prefix = dir + subdirs[s];
                 if (!_ctx.DirectoryExists(prefix)) continue;
                 string candidate = prefix + name;
-                var r = LoaderFile.OpenVerify(HostPathOf(candidate));
+                var r = LoaderFile.OpenVerify(HostPathOf(candidate), readObject);
                 if (r.Verdict == LoaderFile.Verdict.Accepted)
                 {
                     found = r;

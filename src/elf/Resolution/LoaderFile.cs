@@ -15,7 +15,7 @@ internal static class LoaderFile
     internal readonly record struct Result(Verdict Verdict, ElfObject? Object, ulong Dev, ulong Ino, int Errno, bool OtherClass, string? Problem);
 
     /// <summary>Opens and verifies <paramref name="hostPath"/>; on acceptance reads the object.</summary>
-    internal static Result OpenVerify(string hostPath)
+    internal static Result OpenVerify(string hostPath, bool readObject = true)
     {
         int fd = Libc.OpenReadOnly(hostPath);
         if (fd < 0)
@@ -37,7 +37,7 @@ internal static class LoaderFile
             case ElfCompatibility.Invalid:
                 return new Result(Verdict.Fatal, null, 0, 0, 0, false, reason);
         }
-        var obj = ElfObject.Read(handle, hostPath);
+        var obj = readObject ? ElfObject.Read(handle, hostPath) : null;
         return new Result(Verdict.Accepted, obj, st.Dev, st.Ino, 0, false, null);
     }
 

@@ -33,7 +33,25 @@ internal sealed class ResolutionContext
     {
         if (path is null) return null;
         if (!_caches.TryGetValue(path, out var cache))
-            _caches[path] = cache = LdSoCache.TryLoad(path);
+            _caches[path] = cache = LoadShared(path);
+        return cache;
+    }
+
+    private static readonly Dictionary<string, (ulong Dev, ulong Ino, long Size, long Mtime, LdSoCache? Cache)> SharedCaches = new(StringComparer.Ordinal);
+    private static readonly Lock SharedCachesLock = new();
+
+    /// <summary>One parse per process and file version: the file is re-parsed only when (dev, ino, size, mtime) change.</summary>
+    private static LdSoCache? LoadShared(string path)
+    {
+        if (Libc.Stat(path, out var st) != 0) return null;
+        long mtime = st.MtimeSec * 1_000_000_000 + st.MtimeNsec;
+        lock (SharedCachesLock)
+        {
+            if (SharedCaches.TryGetValue(path, out var c) && c.Dev == st.Dev && c.Ino == st.Ino && c.Size == st.Size && c.Mtime == mtime)
+                return c.Cache;
+        }
+        var cache = LdSoCache.TryLoad(path);
+        lock (SharedCachesLock) SharedCaches[path] = (st.Dev, st.Ino, st.Size, mtime, cache);
         return cache;
     }
 

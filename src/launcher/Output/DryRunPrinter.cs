@@ -12,9 +12,9 @@ public static class DryRunPrinter
     public static void Print(LaunchPlan plan, TextWriter w)
     {
         w.WriteLine($"strategy {(plan.Strategy == ExecutionStrategy.InProcess ? "in-process" : "forked-child")}");
+        if (plan.UserNamespace == UserNamespaceTiming.BeforeMounts) PrintUserNamespace(plan, w, "before-mounts");
         w.WriteLine("unshare mount");
         w.WriteLine("make-rslave /");
-        if (plan.UserNamespace == UserNamespaceTiming.BeforeMounts) PrintUserNamespace(plan, w, "before-mounts");
         foreach (HostDirectory d in plan.HostDirectories)
             w.WriteLine($"host-dir {d.Path} mode={Convert.ToString(d.Mode, 8)} owner={d.Uid}:{d.Gid}{(d.RemoveOnExit ? " remove-on-exit" : "")}");
         foreach (SetupOp op in plan.Ops) w.WriteLine(op.ToString());

@@ -38,10 +38,7 @@ public static class PlanBuilder
         var groups = new List<(string Key, List<SetupOp> Ops)>();
         void Group(string key, params SetupOp[] ops) => groups.Add((key, [.. ops]));
 
-        foreach (ClosureEntry e in closure.Entries)
-            Group(e.Path, e.Kind == ClosureEntryKind.Symlink
-                ? new SymlinkOp(e.Target ?? throw new ArgumentException($"symlink entry {e.Path} has no target"), e.Path)
-                : new BindOp(e.Target ?? e.Path, e.Path, ReadOnly: true));
+        foreach (var (path, op) in ClosureOps(closure)) Group(path, op);
 
         foreach (BindSpec b in options.Binds)
             Group(b.Dest, new BindOp(b.Source, b.Dest, b.ReadOnly, b.Recursive, b.IgnoreMissing));
@@ -148,6 +145,35 @@ public static class PlanBuilder
             Environment = BuildEnvironment(request),
             HostDirectories = hostDirs,
         };
+    }
+
+    /// <summary>
+    /// One op per closure entry, at the entry's path with its parent resolved through the closure's own links
+    /// (as the kernel resolves it inside the root): <c>/bin/sh</c> under a <c>/bin -> usr/bin</c> link is made at
+    /// <c>/usr/bin/sh</c>, after <c>/usr/bin</c> exists. When two entries land on one path, a bind whose source
+    /// the link there already leads to is dropped (merged /usr: <c>/usr/bin/sh -> dash</c>); otherwise the bind
+    /// wins over the link (<c>--bin-sh</c> chose what /bin/sh is).
+    /// </summary>
+    static List<(string Path, SetupOp Op)> ClosureOps(Closure closure)
+    {
+        var links = new ClosureLinks(closure.Entries);
+        var bound = new HashSet<string>(closure.Entries.Where(e => e.Kind != ClosureEntryKind.Symlink && e.Target is null).Select(e => e.Path), StringComparer.Ordinal);
+        var byPath = new Dictionary<string, SetupOp>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (ClosureEntry e in closure.Entries)
+        {
+            string parent = links.Resolve(ParentOf(e.Path)) ?? ParentOf(e.Path);
+            string path = (parent == "/" ? "" : parent) + "/" + e.Path[(e.Path.LastIndexOf('/') + 1)..];
+            SetupOp op = e.Kind == ClosureEntryKind.Symlink
+                ? new SymlinkOp(e.Target ?? throw new ArgumentException($"symlink entry {e.Path} has no target"), path)
+                : new BindOp(e.Target ?? e.Path, path, ReadOnly: true);
+            if (!byPath.TryGetValue(path, out SetupOp? other)) { byPath[path] = op; order.Add(path); continue; }
+            var (bind, link) = (op as BindOp ?? other as BindOp, op as SymlinkOp ?? other as SymlinkOp);
+            if (bind is null || link is null) continue; // same kind twice: the validator reports real conflicts
+            bool linkSuffices = links.Resolve(path) == bind.Source && bound.Contains(bind.Source);
+            byPath[path] = linkSuffices ? link : bind;
+        }
+        return [.. order.Select(p => (p, byPath[p]))];
     }
 
     static IReadOnlyList<uint> SupplementaryGroupsGiven(LaunchOptions options, TargetCredentials? creds) =>

@@ -13,6 +13,8 @@ public static class PlanValidator
             throw new PlanValidationException("ops", "the root tmpfs must be the first operation and appear once");
 
         var claimed = new Dictionary<string, SetupOp>(StringComparer.Ordinal);
+        // StateDirectory=/RuntimeDirectory= sources are created by the executor before the mounts.
+        var created = new HashSet<string>(plan.HostDirectories.Select(d => d.Path), StringComparer.Ordinal);
         foreach (SetupOp op in plan.Ops.Skip(1))
         {
             string dest = DestinationOf(op);
@@ -22,7 +24,7 @@ public static class PlanValidator
             if (op is BindOp bind)
             {
                 RequireCanonical(bind.Source, "bind source");
-                if (!bind.AllowMissing && !host.PathExists(bind.Source))
+                if (!bind.AllowMissing && !created.Contains(bind.Source) && !host.PathExists(bind.Source))
                     throw new PlanValidationException(bind.Source, "a bind source must exist on the host (prefix it with '-' to skip it when missing)");
             }
             if (op is MakeDirOp or RemountReadOnlyOp or ChmodOp or InaccessibleOp) continue; // may repeat or refine a path

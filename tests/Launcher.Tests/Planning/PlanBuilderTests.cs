@@ -331,3 +331,42 @@ public class PlanBuilderTests
         Assert.Equal(sign, Math.Sign(PathComparer.Instance.Compare(a, b)));
     }
 }
+
+public class PlanBuilderMergedUsrTests
+{
+    static ConfineExec.Elf.Closure ShClosure(string binShTarget) => new()
+    {
+        ProgramPath = "/bin/sh",
+        Entries =
+        [
+            new("/bin", ConfineExec.Elf.ClosureEntryKind.Symlink, "usr/bin", "symlink hop", "/bin/sh"),
+            new("/bin/sh", ConfineExec.Elf.ClosureEntryKind.File, binShTarget, "/bin/sh", null),
+            new("/usr/bin/dash", ConfineExec.Elf.ClosureEntryKind.File, null, "program", null),
+            new("/usr/bin/sh", ConfineExec.Elf.ClosureEntryKind.Symlink, "dash", "symlink hop", "/bin/sh"),
+        ],
+    };
+
+    [Fact]
+    public void Build_BinShUnderBinLinkSameAsLink_KeepsOnlyTheLinkAndNoMkdirOverTheLink()
+    {
+        LaunchPlan plan = PlanFixtures.Build(PlanFixtures.Options(ConfinementMode.ChrootOnly), PlanFixtures.Root, closure: ShClosure("/usr/bin/dash"));
+        Assert.Equal(
+        [
+            "root-tmpfs mode=755",
+            "symlink /bin -> usr/bin",
+            "mkdir /usr/bin mode=755",
+            "bind-ro /usr/bin/dash",
+            "symlink /usr/bin/sh -> dash",
+        ], PlanFixtures.OpStrings(plan));
+        PlanValidator.Validate(plan, PlanFixtures.Root);
+    }
+
+    [Fact]
+    public void Build_BinShUnderBinLinkOtherProgram_BindWinsAtResolvedPath()
+    {
+        LaunchPlan plan = PlanFixtures.Build(PlanFixtures.Options(ConfinementMode.ChrootOnly), PlanFixtures.Root, closure: ShClosure("/usr/bin/git"));
+        Assert.Contains("bind-ro /usr/bin/git -> /usr/bin/sh", PlanFixtures.OpStrings(plan));
+        Assert.DoesNotContain("symlink /usr/bin/sh -> dash", PlanFixtures.OpStrings(plan));
+        Assert.DoesNotContain("mkdir /bin mode=755", PlanFixtures.OpStrings(plan));
+    }
+}

@@ -39,6 +39,13 @@ public class PlanValidatorTests
     }
 
     [Fact]
+    public void Validate_StateDirectoryNotYetOnHost_Passes()
+    {
+        LaunchPlan plan = Build(Options() with { StateDirectories = ["not-there-yet"], RuntimeDirectories = ["rt-new"] }, Root);
+        PlanValidator.Validate(plan, Root);
+    }
+
+    [Fact]
     public void Validate_MissingSourceWithAllowMissing_Passes()
     {
         LaunchPlan plan = Valid with { Ops = [.. Valid.Ops, new BindOp("/does/not/exist", "/x", true, AllowMissing: true)] };
