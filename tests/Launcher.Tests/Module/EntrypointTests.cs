@@ -39,6 +39,21 @@ public sealed class EntrypointTests(ConfineExecFixture fixture) : IDisposable
         Assert.True(r.ExitCode == 137, r.ToString());
     }
 
+    [Fact]
+    public void Entrypoint_OrphanOfProgram_ReapedByPid1()
+    {
+        // The orphan is reparented to pid 1 (confine-exec); it must not stay a zombie. Bounded wait, no timing.
+        string script = string.Join("\n",
+            "sh -c 'sleep 0.05 & echo $! > /tmp/orphan'",
+            "read o < /tmp/orphan",
+            "n=0",
+            "while [ -e /proc/$o ] && [ $n -lt 500 ]; do n=$((n+1)); sleep 0.02; done",
+            "if [ -e /proc/$o ]; then read l < /proc/$o/stat; echo \"left: $l\"; else echo reaped; fi");
+        RunResult r = ProcessRunner.Run(Entrypoint("--package", "/usr/bin/sleep", "--", "/bin/sh", "-c", script));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("reaped\n", r.Stdout);
+    }
+
     [Theory]
     [MemberData(nameof(Modes))]
     public void Entrypoint_SigtermToPid1_ReachesProgram(string[] options)
