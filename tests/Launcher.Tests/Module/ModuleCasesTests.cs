@@ -111,6 +111,26 @@ public sealed class ModuleCasesTests(ConfineExecFixture fixture) : IDisposable
 
     [Theory]
     [MemberData(nameof(All))]
+    public void PackageDirectory_LinksPointingOutside_TargetsComeAlongTransitively(Identity who)
+    {
+        // As a Nix store path brings its references: pkg/bin/myid -> /usr/bin/id (an ELF: its libraries too),
+        // pkg/bin/rel -> ../../other/file, pkg/otherdir -> <abs>/other (a directory outside the package).
+        string pkg = _dir.Subdirectory("pkg");
+        string other = _dir.Subdirectory("other");
+        File.WriteAllText(Path.Combine(other, "file"), "data\n");
+        File.SetUnixFileMode(Path.Combine(other, "file"), (UnixFileMode)0x1a4);
+        _dir.Subdirectory("pkg/bin");
+        File.CreateSymbolicLink(Path.Combine(pkg, "bin", "myid"), "/usr/bin/id");
+        File.CreateSymbolicLink(Path.Combine(pkg, "bin", "rel"), "../../other/file");
+        File.CreateSymbolicLink(Path.Combine(pkg, "otherdir"), other);
+
+        RunResult r = Run(who, "--package", pkg, "--", "/bin/sh", "-c",
+            $"{pkg}/bin/myid -u; read x < {pkg}/bin/rel; echo \"$x\"; read y < {pkg}/otherdir/file; echo \"$y\"");
+        AssertOk(r, $"{Uid(who)}\ndata\ndata\n");
+    }
+
+    [Theory]
+    [MemberData(nameof(All))]
     public void ClosureFileEntryIsSymlink_TargetBoundAtLinkPath(Identity who)
     {
         string target = Path.Combine(_dir.Subdirectory("cf-target"), "cf-target");
