@@ -162,6 +162,18 @@ public sealed class ModuleCasesTests(ConfineExecFixture fixture) : IDisposable
     }
 
     [Theory]
+    [InlineData("full-apivfs")]
+    [InlineData("chroot-only")]
+    public void UMask0077_StaticUser_MountPointParentsStayReachable(string mode)
+    {
+        // nixpkgs #147599 / systemd #21548: mount-point parents made under the service's umask became root 0700
+        // and the user could not reach its own program. They must be 0755 whatever UMask= says.
+        RunResult r = fixture.Run(["--mode", mode, "-p", "UMask=0077", "-p", "User=daemon", "-p", "Group=daemon", "--package", "/usr/bin/stat",
+            "--", "/bin/sh", "-c", "umask; stat -c '%a %n' /usr /usr/bin /usr/lib /usr/lib/x86_64-linux-gnu"]);
+        AssertOk(r, "0077\n755 /usr\n755 /usr/bin\n755 /usr/lib\n755 /usr/lib/x86_64-linux-gnu\n");
+    }
+
+    [Theory]
     [MemberData(nameof(All))]
     public void BinSh_Default_PresentAndWorks(Identity who)
     {
