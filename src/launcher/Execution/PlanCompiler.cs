@@ -248,6 +248,8 @@ internal static unsafe class PlanCompiler
             _ => SyscallName(call),
         };
         string reason = call == ChildFailure.RefusedSymlink ? "refusing to follow a symlink" : DescribeErrno(errno);
+        if (call == (int)SYS_unshare && info.Name.Contains("user", StringComparison.Ordinal) && errno is EPERM or EINVAL or 28 /* ENOSPC */ or 87 /* EUSERS */)
+            reason += "; user namespaces are unavailable to this caller (see user.max_user_namespaces, kernel.unprivileged_userns_clone, or run as root)";
         string where = path is null ? "" : path + ": ";
         int exit = ExitCodes.LauncherFailure;
         if (call == (int)SYS_execve)

@@ -29,8 +29,8 @@ public sealed class ForkedExecutorTests : IDisposable
 
     public void Dispose()
     {
-        _before.AssertUnchanged();
-        _dir.Dispose();
+        try { _before.AssertUnchanged(); }
+        finally { _dir.Dispose(); }
     }
 
     private static HandClosure Tools(params string[] programs)
@@ -240,6 +240,18 @@ public sealed class ForkedExecutorTests : IDisposable
         {
             Environment.SetEnvironmentVariable("CONFINE_EXEC_TEST_NO_OPENAT2", null);
         }
+    }
+
+    [Fact]
+    public void MakeDir_ThroughDanglingInRootSymlink_CreatesTheTargetInsideTheRoot()
+    {
+        // The planner emits "symlink /bin -> usr/bin" before /usr/bin exists; "mkdir /bin" must follow the link
+        // inside the root (systemd's chase with mkdir), creating /usr/bin, not fail or touch the host.
+        List<SetupOp> ops = [new RootTmpfsOp(), new SymlinkOp("usr/bin", "/bin"), new SymlinkOp("/usr/share", "/share"),
+            new MakeDirOp("/bin"), new MakeDirOp("/share/deeper"), .. Tools().Ops];
+        ChildExit exit = Sh(WithOut(ops), "[ -d /usr/bin ] && [ -L /bin ] && [ -d /usr/share/deeper ] && echo ok > /out/r");
+        Assert.Equal(new ChildExit(0, 0), exit);
+        Assert.Equal("ok", Out("r"));
     }
 
     [Fact]
