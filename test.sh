@@ -4,15 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# Debian packages the tests use: compilers and patchelf for the ELF fixtures, util-linux for setpriv/unshare.
+pkgs=(gcc gcc-multilib patchelf binutils util-linux fakeroot)
 need=()
-for tool in gcc:gcc patchelf:patchelf readelf:binutils setpriv:util-linux unshare:util-linux; do
-  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
-done
+for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p"); done
 if ((${#need[@]})); then
   if [[ $(id -u) == 0 ]]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
-    echo "test.sh: missing ${need[*]} (install them, or run as root)" >&2; exit 1
+    echo "test.sh: missing Debian packages ${need[*]} (install them, or run as root)" >&2; exit 1
   fi
 fi
 

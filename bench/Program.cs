@@ -1,1 +1,19 @@
-public static class BenchProgram { public static void Main(string[] args) => BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(BenchProgram).Assembly).Run(args); }
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+
+namespace ConfineExec.Bench;
+
+/// <summary><c>dotnet run -c Release --project bench -- --filter '*'</c>. In-process toolchain: the repo's
+/// build settings (RID, invariant globalization) stay as they are and no child project is generated.</summary>
+public static class BenchProgram
+{
+    public static void Main(string[] args)
+    {
+        var config = DefaultConfig.Instance
+            .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithId("in-process"))
+            .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+        BenchmarkSwitcher.FromAssembly(typeof(BenchProgram).Assembly).Run(args, config);
+    }
+}

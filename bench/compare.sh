@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Whole-process comparisons of confine-exec with its peers, in one run on one machine (warm page cache).
+#   bench/compare.sh [--runs N] [--quick]      (run as root; installs hyperfine, libtree, bubblewrap, jq)
+# Prints medians (ms) and ratios against each peer measured in the same run; raw hyperfine JSON goes to
+# bench/results/. Never used as a test assertion.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=50; quick=0
+while (($#)); do case $1 in --runs) runs=$2; shift 2;; --quick) quick=1; runs=10; shift;; *) echo "usage: $0 [--runs N] [--quick]" >&2; exit 2;; esac; done
+
+need=()
+for t in hyperfine:hyperfine libtree:libtree bwrap:bubblewrap jq:jq; do command -v "${t%%:*}" >/dev/null || need+=("${t#*:}"); done
+if ((${#need[@]})); then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; fi
+
+bin=${CONFINE_EXEC_BIN:-$PWD/out/confine-exec}
+[[ -x $bin ]] || dotnet publish src/launcher -c Release -o out --nologo -v quiet
+out=bench/results; mkdir -p "$out"
+work=$(mktemp -d /var/tmp/confine-bench.XXXXXX); trap 'rm -rf "$work"' EXIT
+ldso=/lib64/ld-linux-x86-64.so.2
+
+median() { jq -r ".results[$2].median * 1000" "$1"; }          # ms
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+hf() { local json=$1; shift; hyperfine -N --warmup 5 --runs "$runs" --export-json "$json" "$@" >/dev/null 2>&1 \
+       || hyperfine --warmup 5 --runs "$runs" --export-json "$json" "$@" >/dev/null; }
+
+echo "machine: $(nproc) cores, $(uname -r), $(ldd --version | head -n1)"
+echo "confine-exec $("$bin" --version 2>/dev/null || echo '?'), runs=$runs"
+echo
+
+# 1. Closure listing -------------------------------------------------------------------------------
+echo "## 1. Closure listing (median ms; ratio = confine-exec / peer)"
+printf '| program | objects | confine-exec | ld.so --list | libtree | ldd | vs ld.so | vs libtree | vs ldd |\n|---|---|---|---|---|---|---|---|---|\n'
+for p in /usr/bin/git /usr/bin/python3 /usr/bin/gdb /usr/lib/postgresql/15/bin/postgres /usr/lib/llvm-14/bin/clangd; do
+  [[ -x $p ]] || continue
+  rp=$(realpath "$p"); j="$out/closure-$(basename "$p").json"
+  n=$("$ldso" --list "$rp" | wc -l)
+  hf "$j" "$bin --print-closure $p" "$ldso --list $rp" "libtree -p -vv $rp" "ldd $rp"
+  c=$(median "$j" 0) l=$(median "$j" 1) t=$(median "$j" 2) d=$(median "$j" 3)
+  printf '| %s | %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %s |\n' "$(basename "$p")" "$n" "$c" "$l" "$t" "$d" \
+    "$(ratio "$c" "$l")" "$(ratio "$c" "$t")" "$(ratio "$c" "$d")"
+done
+echo
+
+# bwrap arguments reproducing confine-exec's closure binds by hand (files ro-bound, symlinks recreated).
+bwrap_closure_args() {
+  "$bin" --print-closure --json "$@" | jq -r '.[] |
+    if .kind == "symlink" then "--symlink\n\(.target)\n\(.path)"
+    elif (.target // null) != null then "--ro-bind\n\(.target)\n\(.path)"
+    else "--ro-bind\n\(.path)\n\(.path)" end'
+}
+mapfile -t bw < <(bwrap_closure_args /usr/bin/true)
+
+# 2. Launch ----------------------------------------------------------------------------------------
+echo "## 2. Launch of /usr/bin/true (median ms)"
+j="$out/launch.json"
+hf "$j" \
+  "$bin -- /usr/bin/true" \
+  "bwrap --unshare-user --unshare-ipc --die-with-parent --tmpfs / ${bw[*]} --proc /proc --dev /dev --tmpfs /tmp --tmpfs /var/tmp --tmpfs /run --remount-ro / /usr/bin/true" \
+  "$bin --mode chroot-only -- /usr/bin/true" \
+  "bwrap --tmpfs / ${bw[*]} --remount-ro / /usr/bin/true" \
+  "unshare -Urm /usr/bin/true" \
+  "/usr/bin/true"
+ce=$(median "$j" 0) bf=$(median "$j" 1) cc=$(median "$j" 2) bc=$(median "$j" 3) us=$(median "$j" 4) tr=$(median "$j" 5)
+printf '| mode | confine-exec | bwrap | ratio | unshare -Urm (floor) | plain true |\n|---|---|---|---|---|---|\n'
+printf '| full-apivfs | %.2f | %.2f | %s | %.2f | %.2f |\n' "$ce" "$bf" "$(ratio "$ce" "$bf")" "$us" "$tr"
+printf '| chroot-only | %.2f | %.2f | %s | | |\n' "$cc" "$bc" "$(ratio "$cc" "$bc")"
+echo
+
+# 3. Scaling with the number of read-only binds ----------------------------------------------------
+echo "## 3. Launch with N extra read-only file binds (median ms)"
+mkdir -p "$work/files"; for i in $(seq 1 3000); do : > "$work/files/f$i"; done
+printf '| binds | confine-exec | bwrap | ratio |\n|---|---|---|---|\n'
+xs=() ys=()
+for n in 10 100 1000 3000; do
+  props=(); bargs=()
+  for i in $(seq 1 "$n"); do props+=("-p" "BindReadOnlyPaths=$work/files/f$i"); bargs+=("--ro-bind" "$work/files/f$i" "$work/files/f$i"); done
+  printf '%s\n' "${props[@]}" > "$work/props"
+  j="$out/scale-$n.json"
+  hf "$j" "$bin --mode chroot-only ${props[*]} -- /usr/bin/true" "bwrap --tmpfs / ${bw[*]} ${bargs[*]} --remount-ro / /usr/bin/true"
+  c=$(median "$j" 0) b=$(median "$j" 1); xs+=("$n"); ys+=("$c")
+  printf '| %s | %.2f | %.2f | %s |\n' "$n" "$c" "$b" "$(ratio "$c" "$b")"
+done
+awk -v xs="${xs[*]}" -v ys="${ys[*]}" 'BEGIN { n = split(xs, x, " "); split(ys, y, " ");
+  for (i = 1; i <= n; i++) { sx += x[i]; sy += y[i]; sxx += x[i]*x[i]; sxy += x[i]*y[i] }
+  b = (n*sxy - sx*sy) / (n*sxx - sx*sx); a = (sy - b*sx) / n;
+  printf "fit: %.3f ms + %.4f ms per bind (%.1f us per bind)\n", a, b, b*1000 }'
+echo
+
+# 4. Supervisor memory -----------------------------------------------------------------------------
+echo "## 4. Peak RSS while supervising sleep (VmHWM, KiB)"
+peak() { local pid=$1; sleep 0.5; awk '/VmHWM/ { print $2 }' "/proc/$pid/status"; }
+"$bin" --package /usr/bin/sleep -- /usr/bin/sleep 2 & p1=$!; r1=$(peak $p1); wait $p1 || true
+bwrap --unshare-user --tmpfs / "${bw[@]}" $(bwrap_closure_args /usr/bin/sleep | tr '\n' ' ') --proc /proc --dev /dev /usr/bin/sleep 2 & p2=$!; r2=$(peak $p2); wait $p2 || true
+printf '| confine-exec | bwrap | ratio |\n|---|---|---|\n| %s | %s | %s |\n' "$r1" "$r2" "$(ratio "$r1" "$r2")"
