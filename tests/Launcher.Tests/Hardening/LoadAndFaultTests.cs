@@ -51,7 +51,7 @@ public sealed class LoadAndFaultTests(ConfineExecFixture fixture) : IDisposable
         Parallel.For(0, 200, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
         {
             // Every 25th run reports the launcher's peak RSS: PROGRAM reads its parent's (the supervisor's) status.
-            string script = i % 25 == 0 ? "while read k v u; do [ $k = VmHWM: ] && echo $v; done < /proc/$PPID/status" : "echo ok";
+            string script = i % 25 == 0 ? "while read k v u; do [ $k = VmHWM: ] && echo $v; done < /proc/$PPID/status; true" : "echo ok";
             RunResult r = fixture.Run(["--bin-sh", "none", "--", "/bin/sh", "-c", script], asNobody: i % 2 == 1);
             if (r.ExitCode != 0) Interlocked.Increment(ref failures);
             else if (i % 25 == 0 && long.TryParse(r.Stdout.Trim(), out long kb)) hwm.Add(kb);
