@@ -19,8 +19,8 @@ fi
 dotnet publish src/launcher -c Release -o out --nologo -v quiet
 export CONFINE_EXEC_BIN="$PWD/out/confine-exec"
 
-results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+results="$PWD/artifacts/test-results"   # inside the checkout: tests assert /tmp and /run stay untouched
+rm -rf "$results"; mkdir -p "$results"
 rc=0
 dotnet test Launcher.sln -c Release --nologo --logger "trx" --results-directory "$results" "$@" || rc=$?
 
