@@ -81,6 +81,30 @@ public sealed class ModuleCasesTests(ConfineExecFixture fixture) : IDisposable
         Assert.Contains(who == Identity.Root ? "chown-0-ok" : "chown-0-fails", lines);
     }
 
+    public static TheoryData<Identity, string> RootCallerModes => new()
+    {
+        { Identity.Root, "chroot-only" }, { Identity.Root, "full-apivfs" },
+        { Identity.StaticUser, "chroot-only" }, { Identity.StaticUser, "full-apivfs" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RootCallerModes))]
+    public void UserNamespace_PerMode_OnlyFullApivfsCreatesOne(Identity who, string mode)
+    {
+        // C1/C4: chroot-only keeps the host's ids (no user namespace); full-apivfs runs in a new one. The legacy
+        // test's "chown 65534 /bin succeeds" (chroot-only, real root, writable root) is EROFS under today's
+        // read-only root, in every mode.
+        using var p = fixture.Start([.. Identities.Options(who), "--mode", mode, "--package", "/usr/bin/sleep", "--package", "/usr/bin/chown", "--", "/bin/sh", "-c",
+            "trap 'exit 0' TERM; chown 65534 /bin 2>&1; echo $$; while :; do sleep 0.05; done"]);
+        string chown = p.StandardOutput.ReadLine()!;
+        int pid = int.Parse(p.StandardOutput.ReadLine()!, System.Globalization.CultureInfo.InvariantCulture);
+        string inside = new FileInfo($"/proc/{pid}/ns/user").LinkTarget!, host = new FileInfo("/proc/self/ns/user").LinkTarget!;
+        ConfineExec.Launcher.Interop.Libc.Kill(p.Id, 15);
+        p.WaitForExit();
+        Assert.Equal(mode == "chroot-only", inside == host);
+        Assert.Contains("Read-only file system", chown); // the mount is checked before the ids, for everyone
+    }
+
     [Theory]
     [MemberData(nameof(All))]
     public void BindReadOnlyPathsEtc_Passwd_ReadableNotWritable(Identity who)
