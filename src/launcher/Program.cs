@@ -2,9 +2,5 @@ namespace ConfineExec.Launcher;
 
 public static class Program
 {
-    public static int Main(string[] args)
-    {
-        Console.Error.WriteLine("confine-exec: not implemented yet");
-        return ExitCodes.LauncherFailure;
-    }
+    public static int Main(string[] args) => CommandLine.Cli.Run(args, Console.Out, Console.Error);
 }

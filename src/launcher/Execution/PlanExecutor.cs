@@ -1,12 +1,157 @@
+using System.Runtime.InteropServices;
+using ConfineExec.Launcher.Interop;
 using ConfineExec.Launcher.Planning;
+using static ConfineExec.Launcher.Interop.Libc;
 
 namespace ConfineExec.Launcher.Execution;
 
 /// <summary>Runs a validated <see cref="LaunchPlan"/>. Owned by the executor (Interop/, Execution/).</summary>
-public static class PlanExecutor
+public static unsafe class PlanExecutor
 {
+    /// <summary>Signals forwarded from the supervisor to PROGRAM (DESIGN §3).</summary>
+    private static readonly int[] s_forwarded = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT];
+
     /// <summary>Runs the plan and returns the exit status confine-exec should exit with (PROGRAM's status,
     /// or 128+N / a re-raised signal). InProcess plans do not return on success (execve).
     /// Throws <see cref="LaunchException"/> for a failure before exec (exit code inside).</summary>
-    public static int Run(LaunchPlan plan) => throw new NotImplementedException();
+    public static int Run(LaunchPlan plan)
+    {
+        if (plan.Strategy == ExecutionStrategy.InProcess)
+        {
+            RunInProcess(plan);
+            return ExitCodes.LauncherFailure; // not reached: RunInProcess execs or throws
+        }
+        ChildExit exit = RunForked(plan);
+        if (exit.Signaled)
+            ReraiseSignal(exit.Signal);
+        return exit.ShellStatus;
+    }
+
+    /// <summary>InProcess: unshare(CLONE_NEWNS) affects only the calling thread, which is all execve needs;
+    /// the same step interpreter then runs on this thread and execs, so PROGRAM keeps this PID.</summary>
+    internal static void RunInProcess(LaunchPlan plan)
+    {
+        int oldUmask = umask(0);
+        umask(oldUmask);
+        HostDirectories.Create(plan.HostDirectories);
+        using NativeProgram program = PlanCompiler.Compile(plan, forked: false, getpid(), oldUmask);
+        ChildProgram* p = program.Seal(-1, -1, 0, UseOpenat2());
+        StepInterpreter.Run(p);
+        throw PlanCompiler.Describe(program, p->FailedStep, p->FailedWhat, p->FailedErrno);
+    }
+
+    /// <summary>ForkedChild: compile, fork, answer the user-namespace handshake, supervise; returns how the
+    /// child ended (no re-raise, so tests can call it in-process).</summary>
+    internal static ChildExit RunForked(LaunchPlan plan)
+    {
+        int oldUmask = umask(0);
+        umask(oldUmask);
+        HostDirectories.Create(plan.HostDirectories);
+        try
+        {
+            using NativeProgram program = PlanCompiler.Compile(plan, forked: true, getpid(), oldUmask);
+            var (reportRead, reportWrite) = Pipe();
+            (int Read, int Write) sync = plan.UserNamespace == UserNamespaceTiming.AfterMounts ? Pipe() : (-1, -1);
+            var supervisor = new SignalForwarder(s_forwarded);
+            try
+            {
+                int pid = Fork(program, plan, reportWrite, sync.Read);
+                Close(reportWrite);
+                reportWrite = -1;
+                if (sync.Read >= 0) { Close(sync.Read); sync.Read = -1; }
+                supervisor.Attach(pid);
+
+                LaunchException? failure = AwaitExec(program, plan, pid, reportRead, sync.Write);
+                int status = WaitPid(pid);
+                supervisor.Detach();
+                if (failure is not null)
+                    throw failure;
+                return WaitStatusExited(status)
+                    ? new ChildExit(WaitStatusExitCode(status), 0)
+                    : new ChildExit(0, WaitStatusTermSignal(status));
+            }
+            finally
+            {
+                supervisor.Dispose();
+                Close(reportRead);
+                if (reportWrite >= 0) Close(reportWrite);
+                if (sync.Read >= 0) Close(sync.Read);
+                if (sync.Write >= 0) Close(sync.Write);
+            }
+        }
+        finally
+        {
+            HostDirectories.RemoveOnExit(plan.HostDirectories);
+        }
+    }
+
+    private static bool UseOpenat2() => Environment.GetEnvironmentVariable("CONFINE_EXEC_TEST_NO_OPENAT2") != "1";
+
+    /// <summary>Forks with every signal blocked on this thread (so no runtime handler runs in the child before
+    /// it resets them) inside a no-GC region; the child never returns from here.</summary>
+    private static int Fork(NativeProgram program, LaunchPlan plan, int reportWrite, int syncRead)
+    {
+        StepInterpreter.Prepare();
+        // Leave glibc's SIGCANCEL (32) and SIGSETXID (33) unblocked: other threads' set*id() need them.
+        const ulong all = ~((1UL << 31) | (1UL << 32));
+        ulong saved = SetSignalMask(SIG_SETMASK, all);
+        ChildProgram* p = program.Seal(reportWrite, syncRead, saved, UseOpenat2());
+        bool noGc = false;
+        try { noGc = GC.TryStartNoGCRegion(1 << 20); }
+        catch (InvalidOperationException) { }
+        int pid;
+        try
+        {
+            pid = RawFork();
+            if (pid == 0)
+                StepInterpreter.RunChild(p); // never returns
+        }
+        finally
+        {
+            if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
+                GC.EndNoGCRegion();
+            SetSignalMask(SIG_SETMASK, saved);
+        }
+        return pid;
+    }
+
+    /// <summary>Reads the child's report pipe until EOF (exec succeeded, or the child died). Answers the
+    /// AfterMounts request by writing the maps from outside, as systemd's (sd-userns) helper does:
+    /// setgroups "deny", then gid_map, then uid_map.</summary>
+    private static LaunchException? AwaitExec(NativeProgram program, LaunchPlan plan, int pid, int reportRead, int syncWrite)
+    {
+        Span<byte> buffer = stackalloc byte[ChildReport.Size];
+        while (true)
+        {
+            int got = 0;
+            while (got < buffer.Length)
+            {
+                int n = Read(reportRead, buffer[got..]);
+                if (n == 0)
+                    break;
+                got += n;
+            }
+            if (got == 0)
+                return null;
+            if (got != ChildReport.Size)
+                return new LaunchException("setup: short report from the child");
+            ChildReport report = MemoryMarshal.Read<ChildReport>(buffer);
+            if (report.What != ChildFailure.UserNamespaceReady)
+                return PlanCompiler.Describe(program, report.Step, report.What, report.Errno);
+
+            string proc = "/proc/" + pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            try
+            {
+                WriteFileOnce(proc + "/setgroups", "deny");
+                WriteFileOnce(proc + "/gid_map", PlanCompiler.MapText(plan.GidMap));
+                WriteFileOnce(proc + "/uid_map", PlanCompiler.MapText(plan.UidMap));
+                Write(syncWrite, [0]);
+            }
+            catch (SyscallException e)
+            {
+                Kill(pid, SIGKILL);
+                return new LaunchException($"write user namespace map ({e.Syscall}): {e.Path}: {DescribeErrno(e.Errno)}");
+            }
+        }
+    }
 }

@@ -52,6 +52,9 @@ public sealed record LaunchPlan
     public uint? Gid { get; init; }
     /// <summary>Supplementary groups to set (empty = drop all) — set before the user namespace is made.</summary>
     public IReadOnlyList<uint> SupplementaryGroups { get; init; } = [];
+    /// <summary>Do not call setgroups() at all: an unprivileged caller's user namespace has setgroups
+    /// <c>deny</c>, so its groups stay as they were (<see cref="SupplementaryGroups"/> is then empty).</summary>
+    public bool KeepSupplementaryGroups { get; init; }
     /// <summary>Capabilities removed from the bounding set (numbers, e.g. CAP_SYS_MODULE=16, CAP_SYS_RAWIO=17,
     /// CAP_MKNOD=27).</summary>
     public IReadOnlyList<int> DropBoundingCaps { get; init; } = [];
@@ -61,7 +64,10 @@ public sealed record LaunchPlan
     /// <summary>Call setsid() before exec (TIOCSTI protection, as bubblewrap's --new-session).</summary>
     public bool NewSession { get; init; }
     /// <summary>systemd socket activation: number of fds from 3 passed through (LISTEN_FDS); all other fds
-    /// above 2 are closed.</summary>
+    /// above 2 are closed. Non-zero only when the caller's LISTEN_PID equals the launcher's pid. Then
+    /// <see cref="Environment"/> holds <c>LISTEN_PID=&lt;launcher pid&gt;</c> (and LISTEN_FDS, LISTEN_FDNAMES
+    /// untouched): an InProcess plan keeps the pid, so the entry is already right; a ForkedChild executor must
+    /// replace that entry's value with the child's pid before execve (sd_listen_fds() checks it).</summary>
     public int PassFds { get; init; }
 
     /// <summary>chdir target inside the root before exec.</summary>

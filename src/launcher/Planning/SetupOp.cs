@@ -38,9 +38,10 @@ public sealed record BindOp(string Source, string Dest, bool ReadOnly, bool Recu
 public sealed record ProcOp(string Dest = "/proc", bool AllowHostBindFallback = true) : SetupOp
 { public override string ToString() => $"proc {Dest}{(AllowHostBindFallback ? " fallback=rbind-host" : "")}"; }
 
-/// <summary>Recursive read-only bind of the host's /sys at Dest (systemd's BIND_SYSFS), noexec.</summary>
-public sealed record SysfsOp(string Dest = "/sys") : SetupOp
-{ public override string ToString() => $"sysfs {Dest} rbind-host ro"; }
+/// <summary>Recursive bind of the host's /sys at Dest (systemd's BIND_SYSFS), noexec; read-only unless
+/// <see cref="ReadOnly"/> is false (ProtectKernelTunables=no).</summary>
+public sealed record SysfsOp(string Dest = "/sys", bool ReadOnly = true) : SetupOp
+{ public override string ToString() => $"sysfs {Dest} rbind-host {(ReadOnly ? "ro" : "rw")}"; }
 
 /// <summary>A tmpfs at Dest with the given mode and MS_* flags (nosuid/nodev/noexec as booleans).</summary>
 public sealed record TmpfsOp(string Dest, int Mode, bool NoSuid = true, bool NoDev = true, bool NoExec = false, string? Size = null) : SetupOp

@@ -1,0 +1,94 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace ConfineExec.Launcher.Execution;
+
+/// <summary>
+/// A compiled plan: the <see cref="ChildProgram"/> and everything it points to, in native memory allocated
+/// before the fork, plus (managed, parent-only) the description of each step for error messages.
+/// </summary>
+internal sealed unsafe class NativeProgram : IDisposable
+{
+    private readonly List<nint> _blocks = [];
+    private readonly List<StepInfo> _infos = [];
+    private readonly List<ChildStep> _pending = [];
+
+    /// <summary>How to describe step i in an error: its name and the paths it names.</summary>
+    internal readonly record struct StepInfo(string Name, string? Path, string? Source);
+
+    public ChildProgram* Program { get; private set; }
+    public IReadOnlyList<StepInfo> Infos => _infos;
+
+    /// <summary>A NUL-terminated UTF-8 copy of <paramref name="text"/> (null stays null).</summary>
+    public byte* Utf8(string? text)
+    {
+        if (text is null)
+            return null;
+        int n = Encoding.UTF8.GetByteCount(text);
+        byte* p = (byte*)Alloc(n + 1);
+        Encoding.UTF8.GetBytes(text, new Span<byte>(p, n));
+        p[n] = 0;
+        return p;
+    }
+
+    /// <summary>A NULL-terminated array of NUL-terminated strings (argv, envp).</summary>
+    public byte** Utf8Array(IReadOnlyList<string> items)
+    {
+        byte** a = (byte**)Alloc((items.Count + 1) * sizeof(byte*));
+        for (int i = 0; i < items.Count; i++)
+            a[i] = Utf8(items[i]);
+        a[items.Count] = null;
+        return a;
+    }
+
+    public uint* UIntArray(IReadOnlyList<uint> items)
+    {
+        uint* a = (uint*)Alloc(Math.Max(1, items.Count) * sizeof(uint));
+        for (int i = 0; i < items.Count; i++)
+            a[i] = items[i];
+        return a;
+    }
+
+    public void Add(ChildStep step, string name, string? path = null, string? source = null)
+    {
+        _pending.Add(step);
+        _infos.Add(new StepInfo(name, path, source));
+    }
+
+    /// <summary>Copies the steps into one native array and builds the program header.</summary>
+    public ChildProgram* Seal(int reportFd, int syncReadFd, ulong savedSignalMask, bool useOpenat2)
+    {
+        var steps = (ChildStep*)Alloc(Math.Max(1, _pending.Count) * sizeof(ChildStep));
+        for (int i = 0; i < _pending.Count; i++)
+            steps[i] = _pending[i];
+        var program = (ChildProgram*)Alloc(sizeof(ChildProgram));
+        *program = new ChildProgram
+        {
+            Steps = steps,
+            StepCount = _pending.Count,
+            ReportFd = reportFd,
+            SyncReadFd = syncReadFd,
+            RootFd = -1,
+            ScratchFd = -1,
+            UseOpenat2 = useOpenat2 ? 1 : 0,
+            SavedSignalMask = savedSignalMask,
+        };
+        Program = program;
+        return program;
+    }
+
+    private void* Alloc(int bytes)
+    {
+        void* p = NativeMemory.AllocZeroed((nuint)bytes);
+        _blocks.Add((nint)p);
+        return p;
+    }
+
+    public void Dispose()
+    {
+        foreach (nint p in _blocks)
+            NativeMemory.Free((void*)p);
+        _blocks.Clear();
+        Program = null;
+    }
+}

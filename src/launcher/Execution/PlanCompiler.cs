@@ -1,0 +1,267 @@
+using System.Diagnostics;
+using System.Globalization;
+using ConfineExec.Launcher.Planning;
+using static ConfineExec.Launcher.Interop.Libc;
+
+namespace ConfineExec.Launcher.Execution;
+
+/// <summary>
+/// Turns a <see cref="LaunchPlan"/> into the flat native step list the <see cref="StepInterpreter"/> runs, in
+/// the order DESIGN §4 fixes: namespaces → mounts → root switch → groups → (user namespace) → bounding set →
+/// uid → capabilities → no_new_privs → umask → session → fds → exec.
+/// </summary>
+internal static unsafe class PlanCompiler
+{
+    internal static NativeProgram Compile(LaunchPlan plan, bool forked, int parentPid, int originalUmask)
+    {
+        Validate(plan, forked);
+        var n = new NativeProgram();
+        try
+        {
+            if (forked)
+            {
+                n.Add(new ChildStep { Op = ChildOp.ParentDeathSignal, Arg = parentPid }, "set parent-death signal");
+                n.Add(new ChildStep { Op = ChildOp.ResetSignals }, "reset signal handlers");
+            }
+            n.Add(new ChildStep { Op = ChildOp.Umask, Mode = 0 }, "umask");
+            if (plan.UserNamespace == UserNamespaceTiming.BeforeMounts)
+            {
+                n.Add(new ChildStep { Op = ChildOp.Unshare, Arg = CLONE_NEWUSER | CLONE_NEWNS }, "create user and mount namespaces");
+                AddWrite(n, "/proc/self/setgroups", "deny");
+                AddWrite(n, "/proc/self/uid_map", MapText(plan.UidMap));
+                AddWrite(n, "/proc/self/gid_map", MapText(plan.GidMap));
+            }
+            else
+            {
+                n.Add(new ChildStep { Op = ChildOp.Unshare, Arg = CLONE_NEWNS }, "create mount namespace");
+            }
+            n.Add(new ChildStep { Op = ChildOp.MakeRootSlave, Path = n.Utf8("/") }, "make / rslave", "/");
+
+            foreach (SetupOp op in plan.Ops)
+                AddOp(n, op);
+
+            if (plan.RootReadOnly)
+                n.Add(new ChildStep { Op = ChildOp.RootReadOnly }, "make root read-only", "/");
+            n.Add(new ChildStep { Op = ChildOp.PivotRoot }, "switch root (pivot_root)");
+            n.Add(new ChildStep { Op = ChildOp.Chdir, Path = n.Utf8(plan.WorkingDirectory) }, "chdir", plan.WorkingDirectory);
+
+            // Groups before the user namespace: once setgroups is "deny" they could never be dropped (§6.5).
+            if (plan.UserNamespace != UserNamespaceTiming.BeforeMounts && !plan.KeepSupplementaryGroups)
+                n.Add(new ChildStep { Op = ChildOp.SetGroups, Count = plan.SupplementaryGroups.Count, Data = n.UIntArray(plan.SupplementaryGroups) },
+                    "setgroups");
+            if (plan.Gid is uint gid && plan.UserNamespace != UserNamespaceTiming.BeforeMounts)
+                n.Add(new ChildStep { Op = ChildOp.SetResGid, Arg = gid }, "setresgid " + gid.ToString(CultureInfo.InvariantCulture));
+            if (plan.UserNamespace == UserNamespaceTiming.AfterMounts)
+                n.Add(new ChildStep { Op = ChildOp.UserNamespaceFromParent }, "create user namespace");
+            foreach (int cap in plan.DropBoundingCaps)
+                n.Add(new ChildStep { Op = ChildOp.DropBoundingCap, Arg = cap }, "drop bounding capability " + cap.ToString(CultureInfo.InvariantCulture));
+            if (plan.Uid is uint uid && plan.UserNamespace != UserNamespaceTiming.BeforeMounts)
+                n.Add(new ChildStep { Op = ChildOp.SetResUid, Arg = uid }, "setresuid " + uid.ToString(CultureInfo.InvariantCulture));
+            if ((plan.Uid ?? getuid()) != 0)
+                n.Add(new ChildStep { Op = ChildOp.ClearCapabilities }, "clear capabilities");
+            if (plan.NoNewPrivileges)
+                n.Add(new ChildStep { Op = ChildOp.NoNewPrivileges }, "set no_new_privs");
+            n.Add(new ChildStep { Op = ChildOp.Umask, Mode = plan.Umask ?? originalUmask }, "umask");
+            if (plan.NewSession)
+                n.Add(new ChildStep { Op = ChildOp.SetSid }, "setsid");
+            n.Add(new ChildStep { Op = ChildOp.CloseFds, Arg = 3 + plan.PassFds }, "close inherited descriptors");
+            // Socket activation: sd_listen_fds() checks LISTEN_PID against its own pid, which in a forked child
+            // only the child knows. The entry gets room for any pid and the child writes its pid into it.
+            List<string> environment = [.. plan.Environment];
+            int listenPid = forked && plan.PassFds > 0 ? environment.FindIndex(e => e.StartsWith("LISTEN_PID=", StringComparison.Ordinal)) : -1;
+            if (listenPid >= 0)
+                environment[listenPid] = "LISTEN_PID=" + new string(' ', 20);
+            n.Add(new ChildStep
+            {
+                Op = ChildOp.Exec, Path = n.Utf8(plan.ExecPath), Count = listenPid,
+                Data = n.Utf8Array(plan.Argv), Data2 = n.Utf8Array(environment),
+            }, "exec", plan.ExecPath);
+            return n;
+        }
+        catch
+        {
+            n.Dispose();
+            throw;
+        }
+    }
+
+    private static void AddWrite(NativeProgram n, string path, string text)
+    {
+        int count = System.Text.Encoding.UTF8.GetByteCount(text);
+        n.Add(new ChildStep { Op = ChildOp.WriteFile, Path = n.Utf8(path), Source = n.Utf8(text), Count = count }, "write " + path, path);
+    }
+
+    internal static string MapText(IReadOnlyList<IdMapping> map) =>
+        string.Concat(map.Select(m => m + "\n"));
+
+    /// <summary>The plan's paths as native steps. Destination fields: Path (full), Parent, Leaf (null for "/").</summary>
+    private static void AddOp(NativeProgram n, SetupOp op)
+    {
+        string name = op.ToString().Split(' ')[0];
+        switch (op)
+        {
+            case RootTmpfsOp r:
+                n.Add(new ChildStep { Op = ChildOp.RootTmpfs, Source = n.Utf8(Octal(r.Mode)) }, name, "/");
+                break;
+            case MakeDirOp m:
+                n.Add(Dest(n, ChildOp.MakeDir, m.Path) with { Mode = m.Mode }, name, m.Path);
+                break;
+            case SymlinkOp l:
+                n.Add(Dest(n, ChildOp.Symlink, l.Path) with { Source = n.Utf8(l.Target) }, name, l.Path, l.Target);
+                break;
+            case BindOp b:
+                n.Add(Dest(n, ChildOp.Bind, b.Dest) with
+                {
+                    Source = n.Utf8(b.Source),
+                    Flags = (b.ReadOnly ? StepFlags.ReadOnly : 0) | (b.Recursive ? StepFlags.Recursive : 0) |
+                            (b.AllowMissing ? StepFlags.AllowMissing : 0),
+                }, name, b.Dest, b.Source);
+                break;
+            case ProcOp p:
+                n.Add(Dest(n, ChildOp.Proc, p.Dest) with { Flags = p.AllowHostBindFallback ? StepFlags.Fallback : 0 }, name, p.Dest);
+                break;
+            case SysfsOp s:
+                n.Add(Dest(n, ChildOp.Sysfs, s.Dest) with { Flags = s.ReadOnly ? StepFlags.ReadOnly : 0 }, name, s.Dest, "/sys");
+                break;
+            case TmpfsOp t:
+                n.Add(Dest(n, ChildOp.Tmpfs, t.Dest) with
+                {
+                    Source = n.Utf8(Octal(t.Mode)), Data = n.Utf8(t.Size),
+                    Flags = (t.NoSuid ? StepFlags.NoSuid : 0) | (t.NoDev ? StepFlags.NoDev : 0) | (t.NoExec ? StepFlags.NoExec : 0),
+                }, name, t.Dest);
+                break;
+            case DeviceNodeOp d:
+                n.Add(Dest(n, ChildOp.DeviceNode, d.Path) with
+                {
+                    Source = n.Utf8(d.HostPath), Mode = d.Mode, Arg = EncodeDevice(d.Major, d.Minor),
+                }, name, d.Path, d.HostPath);
+                break;
+            case DevptsOp d:
+                n.Add(Dest(n, ChildOp.Devpts, d.Dest), name, d.Dest, "/dev/pts");
+                break;
+            case MqueueOp q:
+                n.Add(Dest(n, ChildOp.Mqueue, q.Dest), name, q.Dest);
+                break;
+            case RemountReadOnlyOp r:
+                n.Add(Dest(n, ChildOp.RemountReadOnly, r.Dest) with
+                {
+                    Flags = (r.Recursive ? StepFlags.Recursive : 0) | (r.IfExists ? StepFlags.AllowMissing : 0),
+                }, name, r.Dest);
+                break;
+            case InaccessibleOp i:
+                n.Add(Dest(n, ChildOp.Inaccessible, i.Dest) with { Flags = i.IfExists ? StepFlags.AllowMissing : 0 }, name, i.Dest);
+                break;
+            case ChmodOp c:
+                n.Add(Dest(n, ChildOp.Chmod, c.Path) with { Mode = c.Mode }, name, c.Path);
+                break;
+            default:
+                throw new UnreachableException(op.ToString());
+        }
+    }
+
+    private static ChildStep Dest(NativeProgram n, ChildOp op, string path)
+    {
+        string trimmed = path.TrimEnd('/');
+        int slash = trimmed.LastIndexOf('/');
+        if (trimmed.Length == 0)
+            return new ChildStep { Op = op, Path = n.Utf8("/") };
+        string parent = slash <= 0 ? "/" : trimmed[..slash];
+        return new ChildStep { Op = op, Path = n.Utf8(trimmed), Parent = n.Utf8(parent), Leaf = n.Utf8(trimmed[(slash + 1)..]) };
+    }
+
+    private static string Octal(int mode) => Convert.ToString(mode, 8).PadLeft(4, '0');
+
+    /// <summary>Refuses plans the interpreter must never see: relative or '..'-climbing destinations, NUL bytes,
+    /// an op list not starting with the root tmpfs, in-process plans that need a user namespace.</summary>
+    private static void Validate(LaunchPlan plan, bool forked)
+    {
+        if (!forked && plan.UserNamespace != UserNamespaceTiming.None)
+            throw new LaunchException("plan: in-process execution cannot create a user namespace (the process is multi-threaded)");
+        if (plan.Ops.Count == 0 || plan.Ops[0] is not RootTmpfsOp)
+            throw new LaunchException("plan: the first setup operation must be root-tmpfs");
+        if (plan.Ops.Skip(1).Any(o => o is RootTmpfsOp))
+            throw new LaunchException("plan: root-tmpfs may appear only once");
+        if (plan.Argv.Count == 0)
+            throw new LaunchException("plan: empty argv");
+        foreach (SetupOp op in plan.Ops)
+        {
+            foreach (string dest in Destinations(op))
+                CheckInRoot(op, dest);
+        }
+        CheckInRoot(null, plan.WorkingDirectory);
+        CheckNoNul("exec", plan.ExecPath);
+        foreach (string s in plan.Argv.Concat(plan.Environment))
+            CheckNoNul("argument", s);
+    }
+
+    private static IEnumerable<string> Destinations(SetupOp op) => op switch
+    {
+        RootTmpfsOp => [],
+        MakeDirOp m => [m.Path],
+        SymlinkOp l => [l.Path],
+        BindOp b => [b.Dest],
+        ProcOp p => [p.Dest],
+        SysfsOp s => [s.Dest],
+        TmpfsOp t => [t.Dest],
+        DeviceNodeOp d => [d.Path],
+        DevptsOp d => [d.Dest],
+        MqueueOp q => [q.Dest],
+        RemountReadOnlyOp r => [r.Dest],
+        InaccessibleOp i => [i.Dest],
+        ChmodOp c => [c.Path],
+        _ => throw new UnreachableException(op.ToString()),
+    };
+
+    private static void CheckInRoot(SetupOp? op, string path)
+    {
+        string what = op?.ToString().Split(' ')[0] ?? "chdir";
+        CheckNoNul(what, path);
+        if (!path.StartsWith('/'))
+            throw new LaunchException($"{what}: {path}: destination must be an absolute path inside the new root");
+        if (path.Split('/').Any(c => c == ".."))
+            throw new LaunchException($"{what}: {path}: destination contains '..'");
+        if (op is not (null or RootTmpfsOp or ChmodOp or RemountReadOnlyOp or MakeDirOp) && path.TrimEnd('/').Length == 0)
+            throw new LaunchException($"{what}: {path}: the root itself cannot be a destination");
+    }
+
+    private static void CheckNoNul(string what, string value)
+    {
+        if (value.Contains('\0'))
+            throw new LaunchException($"{what}: {value.Replace("\0", "\\0", StringComparison.Ordinal)}: contains a NUL byte");
+    }
+
+    /// <summary>The one stderr line (after "confine-exec: ") and exit code for a child's failure report.</summary>
+    internal static LaunchException Describe(NativeProgram program, int step, int what, int errno)
+    {
+        var info = step >= 0 && step < program.Infos.Count ? program.Infos[step] : new NativeProgram.StepInfo("step " + step, null, null);
+        int call = what & 0xffff;
+        string? path = (what >> 16) switch { 1 => info.Path, 2 => info.Source, _ => info.Path ?? info.Source };
+        string detail = call switch
+        {
+            ChildFailure.RefusedSymlink => "refused: is a symlink",
+            ChildFailure.ParentDied => "parent exited during setup",
+            ChildFailure.SyncFailed => "user namespace handshake failed",
+            _ => SyscallName(call),
+        };
+        string reason = call == ChildFailure.RefusedSymlink ? "refusing to follow a symlink" : DescribeErrno(errno);
+        string where = path is null ? "" : path + ": ";
+        int exit = ExitCodes.LauncherFailure;
+        if (call == (int)SYS_execve)
+            exit = errno == ENOENT ? ExitCodes.NotFound : ExitCodes.NotExecutable;
+        return new LaunchException($"{info.Name} ({detail}): {where}{reason}", exit);
+    }
+
+    private static string SyscallName(int number) => number switch
+    {
+        (int)SYS_write => "write", (int)SYS_chdir => "chdir", (int)SYS_fchdir => "fchdir", (int)SYS_pivot_root => "pivot_root",
+        (int)SYS_openat => "openat", (int)SYS_mkdirat => "mkdirat", (int)SYS_mknodat => "mknodat", (int)SYS_symlinkat => "symlinkat",
+        (int)SYS_fchmodat => "fchmodat", (int)SYS_openat2 => "openat2", (int)SYS_mount => "mount", (int)SYS_umount2 => "umount2",
+        (int)SYS_open_tree => "open_tree", (int)SYS_move_mount => "move_mount", (int)SYS_fsopen => "fsopen",
+        (int)SYS_fsconfig => "fsconfig", (int)SYS_fsmount => "fsmount", (int)SYS_mount_setattr => "mount_setattr",
+        (int)SYS_unshare => "unshare", (int)SYS_rt_sigprocmask => "rt_sigprocmask", (int)SYS_execve => "execve",
+        (int)SYS_setsid => "setsid", (int)SYS_setgroups => "setgroups", (int)SYS_setresuid => "setresuid",
+        (int)SYS_setresgid => "setresgid", (int)SYS_capset => "capset", (int)SYS_prctl => "prctl",
+        (int)SYS_close_range => "close_range", (int)SYS_fcntl => "fcntl",
+        _ => "syscall " + number.ToString(CultureInfo.InvariantCulture),
+    };
+}

@@ -1,0 +1,740 @@
+using System.Runtime.CompilerServices;
+using static ConfineExec.Launcher.Interop.Libc;
+
+namespace ConfineExec.Launcher.Execution;
+
+/// <summary>
+/// Runs a <see cref="ChildProgram"/>: the one implementation of every setup step, shared by the forked child
+/// and the in-process path.
+/// </summary>
+/// <remarks>
+/// Rules for everything in this class (it runs in a forked copy of a multi-threaded runtime, whose other
+/// threads do not exist there): no allocation, no managed statics, no locks, no exceptions, no calls other than
+/// <see cref="syscall"/> and <see cref="__errno_location"/> and this class's own methods. Every method is
+/// <c>AggressiveOptimization</c> (no tiering, call counting or OSR stubs) and <see cref="Prepare"/> compiles them
+/// before the fork on a JIT runtime. Constant strings are u8 literals (static data, NUL-terminated).
+/// </remarks>
+internal static unsafe class StepInterpreter
+{
+    private const MethodImplOptions Opt = MethodImplOptions.AggressiveOptimization;
+
+    /// <summary>On a JIT runtime (the test host), compiles every method here so the child never enters the JIT.</summary>
+    internal static void Prepare()
+    {
+        if (!RuntimeFeature.IsDynamicCodeCompiled)
+            return;
+        foreach (var method in typeof(StepInterpreter).GetMethods(
+                     System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic |
+                     System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.DeclaredOnly))
+        {
+            if (!method.IsGenericMethodDefinition && method.Name != nameof(Prepare))
+                RuntimeHelpers.PrepareMethod(method.MethodHandle);
+        }
+        BindChildEntryPoints();
+    }
+
+    /// <summary>The forked child's entry: run the steps (the last one execs); on failure report and _exit(125).</summary>
+    [MethodImpl(Opt)]
+    internal static void RunChild(ChildProgram* p)
+    {
+        Run(p);
+        ChildReport report;
+        report.Step = p->FailedStep;
+        report.What = p->FailedWhat;
+        report.Errno = p->FailedErrno;
+        Sys(SYS_write, p->ReportFd, (long)&report, ChildReport.Size);
+        Sys(SYS_exit_group, ExitCodes.LauncherFailure);
+    }
+
+    /// <summary>Runs every step in order. Returns only on failure (the last step execs), with Failed* set.</summary>
+    [MethodImpl(Opt)]
+    internal static void Run(ChildProgram* p)
+    {
+        for (int i = 0; i < p->StepCount; i++)
+        {
+            ChildStep* s = p->Steps + i;
+            int what = Execute(p, s);
+            if (what != 0)
+            {
+                p->FailedStep = i;
+                p->FailedWhat = what;
+                p->FailedErrno = what == ChildFailure.RefusedSymlink ? ELOOP : Errno();
+                return;
+            }
+        }
+        p->FailedStep = p->StepCount - 1;
+        p->FailedWhat = ChildFailure.SyncFailed;
+        p->FailedErrno = EINVAL;
+    }
+
+    [MethodImpl(Opt)]
+    private static long Sys(long n, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0) =>
+        syscall(n, a1, a2, a3, a4, a5, a6);
+
+    [MethodImpl(Opt)]
+    private static int Errno() => *__errno_location();
+
+    [MethodImpl(Opt)]
+    private static void SetErrno(int value) => *__errno_location() = value;
+
+    /// <summary>Runs one step: 0 on success, else the <see cref="ChildFailure"/> code (errno left in errno).</summary>
+    [MethodImpl(Opt)]
+    private static int Execute(ChildProgram* p, ChildStep* s)
+    {
+        const int P = ChildFailure.NamePath;
+        switch (s->Op)
+        {
+            case ChildOp.ParentDeathSignal:
+                if (Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL) < 0) return (int)SYS_prctl;
+                if (Sys(SYS_getppid) != s->Arg) return ChildFailure.ParentDied;
+                return 0;
+            case ChildOp.ResetSignals:
+                return ResetSignals(p);
+            case ChildOp.Unshare:
+                return Sys(SYS_unshare, s->Arg) < 0 ? (int)SYS_unshare : 0;
+            case ChildOp.WriteFile:
+                return WriteFile(s);
+            case ChildOp.MakeRootSlave:
+                fixed (byte* root = "/\0"u8)
+                    return Sys(SYS_mount, 0, (long)root, 0, MS_REC | MS_SLAVE, 0) < 0 ? (int)SYS_mount | P : 0;
+            case ChildOp.RootTmpfs:
+            {
+                p->RootFd = NewFs(p, "tmpfs\0"u8, s->Source, null, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, out int rootFailed);
+                return p->RootFd < 0 ? rootFailed : 0;
+            }
+            case ChildOp.MakeDir:
+            {
+                int fd = EnsureDir(p, s->Path, s->Mode);
+                if (fd < 0) return (int)SYS_mkdirat | P;
+                Close(fd);
+                return 0;
+            }
+            case ChildOp.Symlink:
+                return MakeSymlink(p, s);
+            case ChildOp.Bind:
+                return Bind(p, s);
+            case ChildOp.Proc:
+                return MountProc(p, s);
+            case ChildOp.Sysfs:
+            {
+                fixed (byte* sys = "/sys\0"u8)
+                {
+                    int tree = (int)Sys(SYS_open_tree, AT_FDCWD, (long)sys, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                    if (tree < 0) return (int)SYS_open_tree;
+                    long ro = (s->Flags & StepFlags.ReadOnly) != 0 ? MOUNT_ATTR_RDONLY : 0;
+                    if (!SetAttr(tree, ro | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, true))
+                        return CloseAnd(tree, (int)SYS_mount_setattr | P);
+                    return Attach(p, s, tree, true);
+                }
+            }
+            case ChildOp.Tmpfs:
+            {
+                int mnt = NewFs(p, "tmpfs\0"u8, s->Source, (byte*)s->Data, AttrFlags(s->Flags), out int failed);
+                return mnt < 0 ? failed | P : Attach(p, s, mnt, true);
+            }
+            case ChildOp.DeviceNode:
+                return DeviceNode(p, s);
+            case ChildOp.Devpts:
+                return Devpts(p, s);
+            case ChildOp.Mqueue:
+                return Mqueue(p, s);
+            case ChildOp.RemountReadOnly:
+                return RemountReadOnly(p, s);
+            case ChildOp.Inaccessible:
+                return Inaccessible(p, s);
+            case ChildOp.Chmod:
+                return Chmod(p, s);
+            case ChildOp.RootReadOnly:
+                return SetAttr(p->RootFd, MOUNT_ATTR_RDONLY, false) ? 0 : (int)SYS_mount_setattr | P;
+            case ChildOp.PivotRoot:
+                return PivotRoot(p);
+            case ChildOp.Chdir:
+                return Sys(SYS_chdir, (long)s->Path) < 0 ? (int)SYS_chdir | P : 0;
+            case ChildOp.SetGroups:
+                return Sys(SYS_setgroups, s->Count, (long)s->Data) < 0 ? (int)SYS_setgroups : 0;
+            case ChildOp.SetResGid:
+                return Sys(SYS_setresgid, s->Arg, s->Arg, s->Arg) < 0 ? (int)SYS_setresgid : 0;
+            case ChildOp.UserNamespaceFromParent:
+                return UserNamespaceFromParent(p, s);
+            case ChildOp.DropBoundingCap:
+                return Sys(SYS_prctl, PR_CAPBSET_DROP, s->Arg) < 0 ? (int)SYS_prctl : 0;
+            case ChildOp.SetResUid:
+                return Sys(SYS_setresuid, s->Arg, s->Arg, s->Arg) < 0 ? (int)SYS_setresuid : 0;
+            case ChildOp.ClearCapabilities:
+                return ClearCapabilities();
+            case ChildOp.NoNewPrivileges:
+                return Sys(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1) < 0 ? (int)SYS_prctl : 0;
+            case ChildOp.Umask:
+                Sys(SYS_umask, s->Mode);
+                return 0;
+            case ChildOp.SetSid:
+                return Sys(SYS_setsid) < 0 ? (int)SYS_setsid : 0;
+            case ChildOp.CloseFds:
+                if (Sys(SYS_close_range, s->Arg, uint.MaxValue, CLOSE_RANGE_CLOEXEC) < 0) return (int)SYS_close_range;
+                for (int fd = 3; fd < s->Arg; fd++)
+                    if (Sys(SYS_fcntl, fd, F_SETFD, 0) < 0) return (int)SYS_fcntl;
+                return 0;
+            case ChildOp.Exec:
+                if (s->Count >= 0)
+                    WritePid(((byte**)s->Data2)[s->Count] + 11 /* "LISTEN_PID=" */, Sys(SYS_getpid));
+                Sys(SYS_execve, (long)s->Path, (long)s->Data, (long)s->Data2);
+                return (int)SYS_execve | P;
+            default:
+                SetErrno(EINVAL);
+                return ChildFailure.SyncFailed;
+        }
+    }
+
+    /// <summary>Writes <paramref name="pid"/> in decimal over the 20 reserved bytes, NUL-terminated.</summary>
+    [MethodImpl(Opt)]
+    private static void WritePid(byte* at, long pid)
+    {
+        byte* digits = stackalloc byte[20];
+        int n = 0;
+        do { digits[n++] = (byte)('0' + pid % 10); pid /= 10; } while (pid > 0);
+        for (int i = 0; i < n; i++) at[i] = digits[n - 1 - i];
+        at[n] = 0;
+    }
+
+    [MethodImpl(Opt)]
+    private static int CloseAnd(int fd, int result)
+    {
+        int saved = Errno();
+        Close(fd);
+        SetErrno(saved);
+        return result;
+    }
+
+    [MethodImpl(Opt)]
+    private static void Close(int fd)
+    {
+        int saved = Errno();
+        Sys(SYS_close, fd);
+        SetErrno(saved);
+    }
+
+    [MethodImpl(Opt)]
+    private static long AttrFlags(StepFlags flags) =>
+        ((flags & StepFlags.NoSuid) != 0 ? MOUNT_ATTR_NOSUID : 0) |
+        ((flags & StepFlags.NoDev) != 0 ? MOUNT_ATTR_NODEV : 0) |
+        ((flags & StepFlags.NoExec) != 0 ? MOUNT_ATTR_NOEXEC : 0) |
+        ((flags & StepFlags.ReadOnly) != 0 ? MOUNT_ATTR_RDONLY : 0);
+
+    [MethodImpl(Opt)]
+    private static bool SetAttr(int fd, long attrSet, bool recursive)
+    {
+        mount_attr attr = default;
+        attr.attr_set = (ulong)attrSet;
+        int flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+        fixed (byte* empty = "\0"u8)
+            return Sys(SYS_mount_setattr, fd, (long)empty, flags, (long)&attr, sizeof(mount_attr)) == 0;
+    }
+
+    /// <summary>fsopen + fsconfig(mode, size) + create + fsmount: a detached mount, or -1 with the failing syscall.</summary>
+    [MethodImpl(Opt)]
+    private static int NewFs(ChildProgram* p, ReadOnlySpan<byte> type, byte* mode, byte* size, long attrs, out int failed)
+    {
+        fixed (byte* t = type)
+        fixed (byte* modeKey = "mode\0"u8)
+        fixed (byte* sizeKey = "size\0"u8)
+        {
+            int fs = (int)Sys(SYS_fsopen, (long)t, FSOPEN_CLOEXEC);
+            if (fs < 0) { failed = (int)SYS_fsopen; return -1; }
+            if ((mode != null && Sys(SYS_fsconfig, fs, FSCONFIG_SET_STRING, (long)modeKey, (long)mode, 0) < 0) ||
+                (size != null && Sys(SYS_fsconfig, fs, FSCONFIG_SET_STRING, (long)sizeKey, (long)size, 0) < 0) ||
+                Sys(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0) < 0)
+            {
+                failed = (int)SYS_fsconfig;
+                return CloseAnd(fs, -1);
+            }
+            int mnt = (int)Sys(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attrs);
+            failed = (int)SYS_fsmount;
+            Close(fs);
+            return mnt;
+        }
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> (absolute, inside the root) as O_PATH. openat2 with RESOLVE_IN_ROOT clamps
+    /// absolute links and '..' at the root and refuses magic links; on ENOSYS a component-by-component walk
+    /// with O_NOFOLLOW refuses every symlink instead (stricter, never escaping).
+    /// </summary>
+    [MethodImpl(Opt)]
+    private static int OpenInRoot(ChildProgram* p, byte* path, int flags)
+    {
+        if (p->UseOpenat2 != 0)
+        {
+            open_how how = default;
+            how.flags = (ulong)(O_PATH | O_CLOEXEC | flags);
+            how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+            long fd = Sys(SYS_openat2, p->RootFd, (long)path, (long)&how, sizeof(open_how));
+            if (fd >= 0 || Errno() != ENOSYS)
+                return (int)fd;
+            p->UseOpenat2 = 0;
+        }
+        return WalkNoFollow(p, path, flags);
+    }
+
+    [MethodImpl(Opt)]
+    private static int WalkNoFollow(ChildProgram* p, byte* path, int flags)
+    {
+        byte* name = stackalloc byte[256];
+        fixed (byte* dot = ".\0"u8)
+        {
+            int cur = (int)Sys(SYS_openat, p->RootFd, (long)dot, O_PATH | O_CLOEXEC | O_DIRECTORY);
+            byte* c = path;
+            while (cur >= 0)
+            {
+                while (*c == '/') c++;
+                if (*c == 0) return cur;
+                int n = 0;
+                while (c[n] != 0 && c[n] != '/') n++;
+                if (n > 255) { SetErrno(36 /* ENAMETOOLONG */); return CloseAnd(cur, -1); }
+                for (int i = 0; i < n; i++) name[i] = c[i];
+                name[n] = 0;
+                c += n;
+                bool last = true;
+                for (byte* r = c; *r != 0; r++)
+                    if (*r != '/') { last = false; break; }
+                if (n == 2 && name[0] == '.' && name[1] == '.') { SetErrno(EXDEV); return CloseAnd(cur, -1); }
+                int next = (int)Sys(SYS_openat, cur, (long)name, O_PATH | O_CLOEXEC | O_NOFOLLOW | (last ? flags : O_DIRECTORY));
+                Close(cur);
+                cur = next;
+            }
+            return -1;
+        }
+    }
+
+    /// <summary>mkdir -p inside the root (each created component with <paramref name="mode"/>); returns an O_PATH
+    /// fd of the directory, or -1. A component that is a symlink whose target does not exist yet (e.g. /bin ->
+    /// usr/bin before /usr/bin is made) is followed inside the root, as systemd's chase(CHASE_MKDIR_0755) does:
+    /// the path is rewritten through the link and the walk restarts.</summary>
+    [MethodImpl(Opt)]
+    private static int EnsureDir(ChildProgram* p, byte* path, int mode)
+    {
+        int fd = OpenInRoot(p, path, O_DIRECTORY);
+        if (fd >= 0 || Errno() != ENOENT)
+            return fd;
+        byte* buf = stackalloc byte[4096];
+        byte* link = stackalloc byte[4096];
+        int len = Length(path);
+        if (len >= 4096) { SetErrno(36 /* ENAMETOOLONG */); return -1; }
+        for (int i = 0; i <= len; i++) buf[i] = path[i];
+        int hops = 0;
+        fixed (byte* slash = "/\0"u8)
+        {
+        restart:
+            int parent = OpenInRoot(p, slash, O_DIRECTORY);
+            int pos = 0;
+            while (parent >= 0)
+            {
+                while (buf[pos] == '/') pos++;
+                if (buf[pos] == 0) return parent;
+                int start = pos;
+                while (buf[pos] != 0 && buf[pos] != '/') pos++;
+                byte saved = buf[pos];
+                buf[pos] = 0;
+                int next = OpenInRoot(p, buf, O_DIRECTORY);
+                if (next < 0 && Errno() == ENOENT)
+                {
+                    if (Sys(SYS_mkdirat, parent, (long)(buf + start), mode) == 0)
+                        next = OpenInRoot(p, buf, O_DIRECTORY);
+                    else if (Errno() != EEXIST)
+                        return CloseAnd(parent, -1);
+                    else
+                    {
+                        // Exists yet does not resolve: a dangling symlink. The no-openat2 walk refuses links.
+                        if (p->UseOpenat2 == 0 || ++hops > 40) { SetErrno(ELOOP); return CloseAnd(parent, -1); }
+                        long n = Sys(267 /* readlinkat */, parent, (long)(buf + start), (long)link, 4095);
+                        if (n <= 0) return CloseAnd(parent, -1);
+                        link[n] = 0;
+                        buf[pos] = saved;
+                        // new path = (absolute link ? "" : prefix up to this component) + link + rest
+                        int prefix = link[0] == '/' ? 0 : start;
+                        int rest = Length(buf + pos);
+                        if (prefix + n + rest >= 4096) { SetErrno(36); return CloseAnd(parent, -1); }
+                        long to = prefix + n;
+                        if (to > pos)
+                            for (int i = rest; i >= 0; i--) buf[to + i] = buf[pos + i];
+                        else
+                            for (int i = 0; i <= rest; i++) buf[to + i] = buf[pos + i];
+                        for (int i = 0; i < n; i++) buf[prefix + i] = link[i];
+                        Close(parent);
+                        goto restart;
+                    }
+                }
+                buf[pos] = saved;
+                Close(parent);
+                parent = next;
+            }
+            return -1;
+        }
+    }
+
+    [MethodImpl(Opt)]
+    private static int Length(byte* s)
+    {
+        int n = 0;
+        while (s[n] != 0) n++;
+        return n;
+    }
+
+    /// <summary>The step's destination as a mount point: parents created 0755, the leaf created as an empty dir
+    /// (0755) or file (0444) if missing, then opened O_PATH|O_NOFOLLOW; a symlink there is refused.</summary>
+    [MethodImpl(Opt)]
+    private static int EnsureMountPoint(ChildProgram* p, ChildStep* s, bool directory, out int failed)
+    {
+        failed = (int)SYS_mkdirat | ChildFailure.NamePath;
+        if (s->Leaf == null)
+        {
+            SetErrno(EBUSY); // "/" itself is never a mount destination: the root is the tmpfs
+            return -1;
+        }
+        int parent = EnsureDir(p, s->Parent, 0x1ed);
+        if (parent < 0) return -1;
+        if (directory)
+        {
+            if (Sys(SYS_mkdirat, parent, (long)s->Leaf, 0x1ed) < 0 && Errno() != EEXIST)
+                return CloseAnd(parent, -1);
+        }
+        else
+        {
+            long f = Sys(SYS_openat, parent, (long)s->Leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0x124);
+            if (f >= 0) Close((int)f);
+            else if (Errno() != EEXIST) { failed = (int)SYS_openat | ChildFailure.NamePath; return CloseAnd(parent, -1); }
+        }
+        int fd = (int)Sys(SYS_openat, parent, (long)s->Leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        Close(parent);
+        failed = (int)SYS_openat | ChildFailure.NamePath;
+        if (fd < 0) return -1;
+        if (FileType(fd) == S_IFLNK)
+        {
+            failed = ChildFailure.RefusedSymlink | ChildFailure.NamePath;
+            return CloseAnd(fd, -1);
+        }
+        return fd;
+    }
+
+    /// <summary>S_IFMT bits of an fd (0 if statx fails).</summary>
+    [MethodImpl(Opt)]
+    private static int FileType(int fd)
+    {
+        statx_head st;
+        fixed (byte* empty = "\0"u8)
+            if (Sys(SYS_statx, fd, (long)empty, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE, (long)&st) < 0)
+                return 0;
+        return st.stx_mode & S_IFMT;
+    }
+
+    /// <summary>Moves detached mount <paramref name="tree"/> onto the step's destination (created if missing).</summary>
+    [MethodImpl(Opt)]
+    private static int Attach(ChildProgram* p, ChildStep* s, int tree, bool directory)
+    {
+        int dest = EnsureMountPoint(p, s, directory, out int failed);
+        if (dest < 0) return CloseAnd(tree, failed);
+        return MoveOnto(tree, dest);
+    }
+
+    /// <summary>move_mount(tree → dest) by descriptors; closes both.</summary>
+    [MethodImpl(Opt)]
+    private static int MoveOnto(int tree, int dest)
+    {
+        fixed (byte* empty = "\0"u8)
+        {
+            long r = Sys(SYS_move_mount, tree, (long)empty, dest, (long)empty, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+            int saved = Errno();
+            Close(tree);
+            Close(dest);
+            SetErrno(saved);
+            return r < 0 ? (int)SYS_move_mount | ChildFailure.NamePath : 0;
+        }
+    }
+
+    [MethodImpl(Opt)]
+    private static int Bind(ChildProgram* p, ChildStep* s)
+    {
+        bool recursive = (s->Flags & StepFlags.Recursive) != 0;
+        // The source is opened exactly once, without following a final symlink: what is bound is what was
+        // opened, and a path swapped for a symlink since the closure scan is refused, not followed.
+        int tree = (int)Sys(SYS_open_tree, AT_FDCWD, (long)s->Source,
+            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW | (recursive ? AT_RECURSIVE : 0));
+        if (tree < 0)
+            return (s->Flags & StepFlags.AllowMissing) != 0 && Errno() == ENOENT ? 0 : (int)SYS_open_tree | ChildFailure.NameSource;
+        int type = FileType(tree);
+        if (type == S_IFLNK)
+            return CloseAnd(tree, ChildFailure.RefusedSymlink | ChildFailure.NameSource);
+        if ((s->Flags & StepFlags.ReadOnly) != 0 && !SetAttr(tree, MOUNT_ATTR_RDONLY, recursive))
+            return CloseAnd(tree, (int)SYS_mount_setattr | ChildFailure.NameSource);
+        return Attach(p, s, tree, type == S_IFDIR);
+    }
+
+    /// <summary>Clone of a host path (recursive) with extra attributes, or -1.</summary>
+    [MethodImpl(Opt)]
+    private static int CloneHost(ReadOnlySpan<byte> hostPath, long attrs, bool recursive)
+    {
+        fixed (byte* path = hostPath)
+        {
+            int tree = (int)Sys(SYS_open_tree, AT_FDCWD, (long)path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+            if (tree >= 0 && attrs != 0 && !SetAttr(tree, attrs, recursive))
+                return CloseAnd(tree, -1);
+            return tree;
+        }
+    }
+
+    [MethodImpl(Opt)]
+    private static int MountProc(ChildProgram* p, ChildStep* s)
+    {
+        const long attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+        int mnt = NewFs(p, "proc\0"u8, null, null, attrs, out int failed);
+        if (mnt < 0)
+        {
+            int e = Errno();
+            // Unprivileged without a pid namespace the kernel refuses a fresh procfs: systemd's and bubblewrap's
+            // fallback is a recursive bind of the host's.
+            if ((s->Flags & StepFlags.Fallback) == 0 || (e != EPERM && e != EACCES && e != EBUSY && e != EINVAL))
+                return failed | ChildFailure.NamePath;
+            mnt = CloneHost("/proc\0"u8, attrs, true);
+            if (mnt < 0) return (int)SYS_open_tree | ChildFailure.NamePath;
+        }
+        return Attach(p, s, mnt, true);
+    }
+
+    [MethodImpl(Opt)]
+    private static int DeviceNode(ChildProgram* p, ChildStep* s)
+    {
+        int parent = EnsureDir(p, s->Parent, 0x1ed);
+        if (parent < 0) return (int)SYS_mkdirat | ChildFailure.NamePath;
+        long r = Sys(SYS_mknodat, parent, (long)s->Leaf, S_IFCHR | s->Mode, s->Arg);
+        Close(parent);
+        if (r == 0) return 0;
+        if (Errno() != EPERM) return (int)SYS_mknodat | ChildFailure.NamePath;
+        // In a user namespace mknod is refused: bind the host's node onto an empty 0444 file instead.
+        int tree = (int)Sys(SYS_open_tree, AT_FDCWD, (long)s->Source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (tree < 0)
+            return Errno() == ENOENT ? 0 : (int)SYS_open_tree | ChildFailure.NameSource; // missing on the host: skipped, as systemd does
+        return Attach(p, s, tree, false);
+    }
+
+    [MethodImpl(Opt)]
+    private static int Devpts(ChildProgram* p, ChildStep* s)
+    {
+        fixed (byte* type = "devpts\0"u8)
+        fixed (byte* newinstance = "newinstance\0"u8)
+        fixed (byte* ptmxmode = "ptmxmode\0"u8)
+        fixed (byte* v666 = "0666\0"u8)
+        fixed (byte* modeKey = "mode\0"u8)
+        fixed (byte* v620 = "620\0"u8)
+        {
+            int mnt = -1;
+            int fs = (int)Sys(SYS_fsopen, (long)type, FSOPEN_CLOEXEC);
+            if (fs >= 0)
+            {
+                if (Sys(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, (long)newinstance, 0, 0) == 0 &&
+                    Sys(SYS_fsconfig, fs, FSCONFIG_SET_STRING, (long)ptmxmode, (long)v666, 0) == 0 &&
+                    Sys(SYS_fsconfig, fs, FSCONFIG_SET_STRING, (long)modeKey, (long)v620, 0) == 0 &&
+                    Sys(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0) == 0)
+                    mnt = (int)Sys(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+                Close(fs);
+            }
+            if (mnt < 0)
+                mnt = CloneHost("/dev/pts\0"u8, 0, true);
+            if (mnt < 0) return (int)SYS_open_tree | ChildFailure.NamePath;
+            return Attach(p, s, mnt, true);
+        }
+    }
+
+    [MethodImpl(Opt)]
+    private static int Mqueue(ChildProgram* p, ChildStep* s)
+    {
+        int mnt = NewFs(p, "mqueue\0"u8, null, null, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, out _);
+        if (mnt < 0)
+            mnt = CloneHost("/dev/mqueue\0"u8, 0, true);
+        return mnt < 0 ? 0 : Attach(p, s, mnt, true); // neither works: skipped (documented)
+    }
+
+    [MethodImpl(Opt)]
+    private static int RemountReadOnly(ChildProgram* p, ChildStep* s)
+    {
+        bool recursive = (s->Flags & StepFlags.Recursive) != 0;
+        int fd = OpenInRoot(p, s->Path, O_NOFOLLOW);
+        if (fd < 0)
+            return (s->Flags & StepFlags.AllowMissing) != 0 && Errno() == ENOENT ? 0 : (int)SYS_openat2 | ChildFailure.NamePath;
+        if (FileType(fd) == S_IFLNK)
+            return CloseAnd(fd, ChildFailure.RefusedSymlink | ChildFailure.NamePath);
+        // mount_setattr works only on the root of a detached tree (the kernel refuses a mount with a parent in
+        // an anonymous namespace), and the whole root is still detached here. So clone the subtree, always
+        // recursively so no submount is hidden, set the flag on the clone (recursively or on its top only),
+        // and stack it onto the same place.
+        fixed (byte* empty = "\0"u8)
+        {
+            int tree = (int)Sys(SYS_open_tree, fd, (long)empty, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+            if (tree < 0) return CloseAnd(fd, (int)SYS_open_tree | ChildFailure.NamePath);
+            if (!SetAttr(tree, MOUNT_ATTR_RDONLY, recursive))
+            {
+                Close(tree);
+                return CloseAnd(fd, (int)SYS_mount_setattr | ChildFailure.NamePath);
+            }
+            return MoveOnto(tree, fd);
+        }
+    }
+
+    [MethodImpl(Opt)]
+    private static int Inaccessible(ChildProgram* p, ChildStep* s)
+    {
+        const long attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+        int fd = OpenInRoot(p, s->Path, O_NOFOLLOW);
+        if (fd < 0)
+            return (s->Flags & StepFlags.AllowMissing) != 0 && Errno() == ENOENT ? 0 : (int)SYS_openat2 | ChildFailure.NamePath;
+        int type = FileType(fd);
+        if (type == S_IFLNK)
+            return CloseAnd(fd, ChildFailure.RefusedSymlink | ChildFailure.NamePath);
+        int mnt;
+        if (type == S_IFDIR)
+        {
+            fixed (byte* zero = "0000\0"u8)
+                mnt = NewFs(p, "tmpfs\0"u8, zero, null, attrs, out _);
+        }
+        else
+        {
+            fixed (byte* empty = "\0"u8)
+            fixed (byte* name = "inaccessible\0"u8)
+            fixed (byte* mode700 = "0700\0"u8)
+            {
+                if (p->ScratchFd < 0)
+                {
+                    // A private detached tmpfs never attached anywhere holds the empty 0000 file.
+                    p->ScratchFd = NewFs(p, "tmpfs\0"u8, mode700, null, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, out _);
+                    if (p->ScratchFd < 0) return CloseAnd(fd, (int)SYS_fsmount | ChildFailure.NamePath);
+                    long f = Sys(SYS_openat, p->ScratchFd, (long)name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0);
+                    if (f < 0) return CloseAnd(fd, (int)SYS_openat | ChildFailure.NamePath);
+                    Close((int)f);
+                }
+                mnt = (int)Sys(SYS_open_tree, p->ScratchFd, (long)name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (mnt >= 0 && !SetAttr(mnt, attrs, false))
+                    mnt = CloseAnd(mnt, -1);
+            }
+        }
+        if (mnt < 0) return CloseAnd(fd, (int)SYS_fsmount | ChildFailure.NamePath);
+        return MoveOnto(mnt, fd);
+    }
+
+    [MethodImpl(Opt)]
+    private static int Chmod(ChildProgram* p, ChildStep* s)
+    {
+        fixed (byte* dot = ".\0"u8)
+        {
+            if (s->Leaf == null)
+                return Sys(SYS_fchmodat, p->RootFd, (long)dot, s->Mode, 0) < 0 ? (int)SYS_fchmodat | ChildFailure.NamePath : 0;
+            int parent = OpenInRoot(p, s->Parent, O_DIRECTORY);
+            if (parent < 0) return (int)SYS_openat2 | ChildFailure.NamePath;
+            int fd = (int)Sys(SYS_openat, parent, (long)s->Leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0) return CloseAnd(parent, (int)SYS_openat | ChildFailure.NamePath);
+            int type = FileType(fd);
+            Close(fd);
+            if (type == S_IFLNK) return CloseAnd(parent, ChildFailure.RefusedSymlink | ChildFailure.NamePath);
+            long r = Sys(SYS_fchmodat, parent, (long)s->Leaf, s->Mode, 0);
+            return CloseAnd(parent, r < 0 ? (int)SYS_fchmodat | ChildFailure.NamePath : 0);
+        }
+    }
+
+    [MethodImpl(Opt)]
+    private static int MakeSymlink(ChildProgram* p, ChildStep* s)
+    {
+        int parent = EnsureDir(p, s->Parent, 0x1ed);
+        if (parent < 0) return (int)SYS_mkdirat | ChildFailure.NamePath;
+        if (Sys(SYS_symlinkat, (long)s->Source, parent, (long)s->Leaf) == 0)
+            return CloseAnd(parent, 0);
+        if (Errno() != EEXIST)
+            return CloseAnd(parent, (int)SYS_symlinkat | ChildFailure.NamePath);
+        // Already there: fine only if it is the same link (idempotent, as bubblewrap's --symlink).
+        byte* buf = stackalloc byte[4096];
+        long n = Sys(267 /* readlinkat */, parent, (long)s->Leaf, (long)buf, 4096);
+        Close(parent);
+        bool same = n >= 0;
+        for (long i = 0; same && i < n; i++)
+            if (s->Source[i] != buf[i]) same = false;
+        if (same && s->Source[n] == 0) return 0;
+        SetErrno(EEXIST);
+        return (int)SYS_symlinkat | ChildFailure.NamePath;
+    }
+
+    [MethodImpl(Opt)]
+    private static int PivotRoot(ChildProgram* p)
+    {
+        fixed (byte* slash = "/\0"u8)
+        fixed (byte* dot = ".\0"u8)
+        fixed (byte* empty = "\0"u8)
+        {
+            // Attach the detached root over "/" (inside this private namespace only), enter it, and pivot with
+            // new and old root stacked on the same directory; the old root is then made private and detached.
+            if (Sys(SYS_move_mount, p->RootFd, (long)empty, AT_FDCWD, (long)slash, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return (int)SYS_move_mount;
+            if (Sys(SYS_fchdir, p->RootFd) < 0) return (int)SYS_fchdir;
+            if (Sys(SYS_pivot_root, (long)dot, (long)dot) < 0) return (int)SYS_pivot_root;
+            if (Sys(SYS_mount, 0, (long)dot, 0, MS_REC | MS_PRIVATE, 0) < 0) return (int)SYS_mount;
+            if (Sys(SYS_umount2, (long)dot, MNT_DETACH) < 0) return (int)SYS_umount2;
+            if (Sys(SYS_chdir, (long)slash) < 0) return (int)SYS_chdir;
+            Close(p->RootFd);
+            p->RootFd = -1;
+            if (p->ScratchFd >= 0) { Close(p->ScratchFd); p->ScratchFd = -1; }
+            return 0;
+        }
+    }
+
+    [MethodImpl(Opt)]
+    private static int ResetSignals(ChildProgram* p)
+    {
+        kernel_sigaction dfl = default;
+        kernel_sigaction old;
+        for (int sig = 1; sig <= 64; sig++)
+        {
+            if (sig == SIGKILL || sig == SIGSTOP) continue;
+            if (Sys(SYS_rt_sigaction, sig, 0, (long)&old, 8) < 0) continue;
+            if (old.handler != 1 /* SIG_IGN stays ignored, as exec would keep it */)
+                Sys(SYS_rt_sigaction, sig, (long)&dfl, 0, 8);
+        }
+        ulong mask = p->SavedSignalMask;
+        return Sys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&mask, 0, 8) < 0 ? (int)SYS_rt_sigprocmask : 0;
+    }
+
+    [MethodImpl(Opt)]
+    private static int WriteFile(ChildStep* s)
+    {
+        int fd = (int)Sys(SYS_openat, AT_FDCWD, (long)s->Path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return (int)SYS_openat | ChildFailure.NamePath;
+        long n = Sys(SYS_write, fd, (long)s->Source, s->Count);
+        return CloseAnd(fd, n != s->Count ? (int)SYS_write | ChildFailure.NamePath : 0);
+    }
+
+    [MethodImpl(Opt)]
+    private static int UserNamespaceFromParent(ChildProgram* p, ChildStep* s)
+    {
+        if (Sys(SYS_unshare, CLONE_NEWUSER) < 0) return (int)SYS_unshare;
+        // The maps must be written from outside: in the new namespace this process has no CAP_SETUID over the
+        // parent namespace's ids. Ask the parent, then wait for its one-byte answer.
+        ChildReport ready;
+        ready.Step = (int)(s - p->Steps);
+        ready.What = ChildFailure.UserNamespaceReady;
+        ready.Errno = 0;
+        if (Sys(SYS_write, p->ReportFd, (long)&ready, ChildReport.Size) != ChildReport.Size) return (int)SYS_write;
+        byte answer = 1;
+        long n = Sys(SYS_read, p->SyncReadFd, (long)&answer, 1);
+        if (n != 1 || answer != 0) { SetErrno(EPERM); return ChildFailure.SyncFailed; }
+        Close(p->SyncReadFd);
+        p->SyncReadFd = -1;
+        return 0;
+    }
+
+    [MethodImpl(Opt)]
+    private static int ClearCapabilities()
+    {
+        // capset header {version, pid} and two zeroed data words: effective, permitted, inheritable all empty.
+        uint* header = stackalloc uint[2];
+        header[0] = LINUX_CAPABILITY_VERSION_3;
+        header[1] = 0;
+        uint* data = stackalloc uint[6];
+        for (int i = 0; i < 6; i++) data[i] = 0;
+        if (Sys(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) return (int)SYS_prctl;
+        return Sys(SYS_capset, (long)header, (long)data) < 0 ? (int)SYS_capset : 0;
+    }
+}

@@ -1,0 +1,139 @@
+using System.Runtime.InteropServices;
+
+namespace ConfineExec.Launcher.Interop;
+
+// openat, openat2, mkdirat, symlinkat, mknodat, fchmodat, fchdir, chdir, pivot_root, statx; host-side chown.
+internal static unsafe partial class Libc
+{
+    internal const long SYS_read = 0, SYS_write = 1, SYS_close = 3, SYS_fcntl = 72, SYS_chdir = 80, SYS_fchdir = 81,
+        SYS_pivot_root = 155, SYS_openat = 257, SYS_mkdirat = 258, SYS_mknodat = 259, SYS_symlinkat = 266,
+        SYS_fchmodat = 268, SYS_statx = 332, SYS_openat2 = 437;
+
+    internal const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000, AT_RECURSIVE = 0x8000;
+    internal const int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80, O_DIRECTORY = 0x10000,
+        O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000;
+    internal const ulong RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_IN_ROOT = 0x10;
+    internal const int F_SETFD = 2;
+
+    internal const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFREG = 0x8000, S_IFLNK = 0xA000;
+    internal const int STATX_TYPE = 0x1, STATX_MODE = 0x2;
+
+    /// <summary>struct open_how (linux/openat2.h), 24 bytes.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct open_how
+    {
+        public ulong flags;
+        public ulong mode;
+        public ulong resolve;
+    }
+
+    /// <summary>The head of struct statx (linux/stat.h); the kernel writes 256 bytes, so the struct is padded.
+    /// <code>
+    /// 0 stx_mask u32 | 4 stx_blksize u32 | 8 stx_attributes u64 | 16 stx_nlink u32 | 20 stx_uid u32
+    /// 24 stx_gid u32 | 28 stx_mode u16 | 30 pad | 32 stx_ino u64 …
+    /// </code></summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    internal struct statx_head
+    {
+        [FieldOffset(0)] public uint stx_mask;
+        [FieldOffset(8)] public ulong stx_attributes;
+        [FieldOffset(28)] public ushort stx_mode;
+    }
+
+    /// <summary>The kernel's dev_t encoding for mknodat (new_encode_dev).</summary>
+    internal static uint EncodeDevice(uint major, uint minor) => (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+
+    [LibraryImport(Name, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int chown(string path, uint owner, uint group);
+
+    internal static void Chown(string path, uint uid, uint gid)
+    {
+        if (chown(path, uid, gid) < 0)
+            throw new SyscallException("chown", path, null, LastErrno);
+    }
+
+    [LibraryImport(Name, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mkdir(string path, int mode);
+
+    [LibraryImport(Name, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int chmod(string path, int mode);
+
+    /// <summary>mkdir(2); returns false if it already exists.</summary>
+    internal static bool Mkdir(string path, int mode)
+    {
+        if (mkdir(path, mode) == 0)
+            return true;
+        int errno = LastErrno;
+        if (errno == EEXIST)
+            return false;
+        throw new SyscallException("mkdir", path, null, errno);
+    }
+
+    internal static void Chmod(string path, int mode)
+    {
+        if (chmod(path, mode) < 0)
+            throw new SyscallException("chmod", path, null, LastErrno);
+    }
+
+    [LibraryImport(Name, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags, int mode);
+
+    [LibraryImport(Name, SetLastError = true)]
+    private static partial nint write(int fd, byte* buffer, nint count);
+
+    [LibraryImport(Name, SetLastError = true)]
+    private static partial nint read(int fd, byte* buffer, nint count);
+
+    [LibraryImport(Name, SetLastError = true)]
+    private static partial int close(int fd);
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> in one write(2), as /proc/PID/uid_map needs.</summary>
+    internal static void WriteFileOnce(string path, string text)
+    {
+        int fd = open(path, O_WRONLY | O_CLOEXEC, 0);
+        if (fd < 0)
+            throw new SyscallException("open", path, null, LastErrno);
+        try
+        {
+            byte[] bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            fixed (byte* p = bytes)
+            {
+                if (write(fd, p, bytes.Length) != bytes.Length)
+                    throw new SyscallException("write", path, null, LastErrno);
+            }
+        }
+        finally { close(fd); }
+    }
+
+    /// <summary>read(2) retried on EINTR; returns the byte count (0 = EOF).</summary>
+    internal static int Read(int fd, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                nint n = read(fd, p, buffer.Length);
+                if (n >= 0)
+                    return (int)n;
+                int errno = LastErrno;
+                if (errno != EINTR)
+                    throw new SyscallException("read", null, null, errno);
+            }
+        }
+    }
+
+    internal static void Write(int fd, ReadOnlySpan<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (write(fd, p, buffer.Length) < 0)
+            {
+                int errno = LastErrno;
+                if (errno != EINTR)
+                    throw new SyscallException("write", null, null, errno);
+            }
+        }
+    }
+
+    internal static void Close(int fd) => close(fd);
+}

@@ -1,0 +1,99 @@
+using System.Runtime.InteropServices;
+
+namespace ConfineExec.Launcher.Interop;
+
+// execve, exit, waitpid, kill, getpid/getppid, setsid, prctl, setresuid/setresgid/setgroups, capset, close_range,
+// pipe2, umask, signal dispositions and masks.
+internal static unsafe partial class Libc
+{
+    internal const long SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14, SYS_execve = 59, SYS_kill = 62, SYS_umask = 95,
+        SYS_getppid = 110, SYS_setsid = 112, SYS_setgroups = 116, SYS_setresuid = 117, SYS_setresgid = 119,
+        SYS_capset = 126, SYS_prctl = 157, SYS_exit_group = 231, SYS_close_range = 436;
+
+    internal const int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGKILL = 9, SIGUSR1 = 10, SIGUSR2 = 12, SIGTERM = 15,
+        SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19, SIGWINCH = 28;
+    internal const int SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
+    internal const int PR_SET_PDEATHSIG = 1, PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38, PR_CAP_AMBIENT = 47,
+        PR_CAP_AMBIENT_CLEAR_ALL = 4;
+    internal const uint LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+    internal const int CLOSE_RANGE_CLOEXEC = 4;
+
+    /// <summary>The kernel's struct sigaction for rt_sigaction (x86-64): handler, flags, restorer, 8-byte mask.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct kernel_sigaction
+    {
+        public nint handler;
+        public ulong flags;
+        public nint restorer;
+        public ulong mask;
+    }
+
+    [LibraryImport(Name, SetLastError = true)]
+    private static partial int waitpid(int pid, int* status, int options);
+
+    [LibraryImport(Name, SetLastError = true)]
+    private static partial int kill(int pid, int sig);
+
+    [LibraryImport(Name)]
+    internal static partial int getpid();
+
+    [LibraryImport(Name)]
+    internal static partial uint getuid();
+
+    [LibraryImport(Name)]
+    internal static partial uint getgid();
+
+    [LibraryImport(Name, SetLastError = true)]
+    private static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport(Name)]
+    internal static partial int umask(int mask);
+
+    /// <summary>waitpid(pid, 0) retried on EINTR; returns the raw wait status.</summary>
+    internal static int WaitPid(int pid)
+    {
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+        {
+            int errno = LastErrno;
+            if (errno != EINTR)
+                throw new SyscallException("waitpid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), null, errno);
+        }
+        return status;
+    }
+
+    /// <summary>kill(2) that ignores ESRCH (the child may already be gone).</summary>
+    internal static void Kill(int pid, int sig) => _ = kill(pid, sig);
+
+    internal static (int Read, int Write) Pipe()
+    {
+        int* fds = stackalloc int[2];
+        if (pipe2(fds, O_CLOEXEC) < 0)
+            throw new SyscallException("pipe2", null, null, LastErrno);
+        return (fds[0], fds[1]);
+    }
+
+    /// <summary>rt_sigprocmask on the calling thread with kernel 8-byte sets; returns the old mask.</summary>
+    internal static ulong SetSignalMask(int how, ulong mask)
+    {
+        ulong old;
+        if (syscall(SYS_rt_sigprocmask, how, (long)&mask, (long)&old, 8, 0, 0) < 0)
+            throw new SyscallException("rt_sigprocmask", null, null, *__errno_location());
+        return old;
+    }
+
+    /// <summary>Dies of <paramref name="sig"/> the way the child did: default disposition, unblocked, raised.
+    /// Returns only if the signal does not terminate (then the caller exits 128+N).</summary>
+    internal static void ReraiseSignal(int sig)
+    {
+        kernel_sigaction dfl = default;
+        _ = syscall(SYS_rt_sigaction, sig, (long)&dfl, 0, 8, 0, 0);
+        ulong one = 1UL << (sig - 1);
+        _ = syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&one, 0, 8, 0, 0);
+        _ = kill(getpid(), sig);
+    }
+
+    internal static bool WaitStatusExited(int status) => (status & 0x7f) == 0;
+    internal static int WaitStatusExitCode(int status) => (status >> 8) & 0xff;
+    internal static int WaitStatusTermSignal(int status) => status & 0x7f;
+}

@@ -1,0 +1,52 @@
+namespace ConfineExec.Launcher.Planning;
+
+/// <summary>
+/// What the plan depends on about the host, gathered once (from <c>/proc/self/status</c> and a few stat()s) so
+/// that <see cref="PlanBuilder"/> stays a pure function and tests can describe any host.
+/// </summary>
+public sealed record HostFacts
+{
+    /// <summary>Real uid/gid of the caller (mapped to themselves in an unprivileged user namespace).</summary>
+    public required uint Uid { get; init; }
+    public required uint Gid { get; init; }
+    /// <summary>CAP_SYS_ADMIN in the effective set: mounts can be made without a user namespace.</summary>
+    public required bool CanMount { get; init; }
+    /// <summary>The launcher's pid (LISTEN_PID matching).</summary>
+    public required int Pid { get; init; }
+    /// <summary>lstat()-style existence of a host path (device nodes, /dev/mqueue, /proc/sys…, bind sources).</summary>
+    public required Func<string, bool> PathExists { get; init; }
+
+    /// <summary>Linux's fixed character-device numbers (Documentation/admin-guide/devices.txt) for the nodes
+    /// PrivateDevices= clones.</summary>
+    public static readonly IReadOnlyList<(string Name, uint Major, uint Minor)> PrivateDeviceNodes =
+    [
+        ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
+    ];
+
+    const int CapSysAdmin = 21;
+
+    /// <summary>Reads the running process's facts.</summary>
+    public static HostFacts Detect()
+    {
+        uint uid = 0, gid = 0;
+        ulong capEff = 0;
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("Uid:", StringComparison.Ordinal)) uid = FirstField(line);
+            else if (line.StartsWith("Gid:", StringComparison.Ordinal)) gid = FirstField(line);
+            else if (line.StartsWith("CapEff:", StringComparison.Ordinal))
+                capEff = ulong.Parse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return new HostFacts
+        {
+            Uid = uid,
+            Gid = gid,
+            CanMount = (capEff & (1UL << CapSysAdmin)) != 0,
+            Pid = Environment.ProcessId,
+            PathExists = CommandLine.HostPaths.Exists,
+        };
+    }
+
+    static uint FirstField(string line) =>
+        uint.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim().ToString().Split('\t', ' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,230 @@
+using ConfineExec.Elf;
+
+namespace ConfineExec.Launcher.Planning;
+
+/// <summary>
+/// Options + closure + host facts → <see cref="LaunchPlan"/>, a pure function (DESIGN.md §4, systemd's
+/// setup_namespace(), reference/systemd-confinement.md §3). The mounts follow systemd's two rounds: first every
+/// mount, ordered by path component by component so a parent is always mounted before anything below it
+/// (ties keep the order they were added: closure, binds, exec directories, API file systems); then the
+/// read-only remounts, so that nested mounts made in round one are covered.
+/// </summary>
+public static class PlanBuilder
+{
+    public const int CapSysModule = 16, CapSysRawio = 17, CapMknod = 27;
+    const int Mode0755 = 0x1ed, Mode1777 = 0x3ff;
+
+    /// <summary>ProtectKernelTunables= read-only paths under /proc (each only if present).</summary>
+    public static readonly IReadOnlyList<string> KernelTunablePaths =
+    [
+        "/proc/acpi", "/proc/apm", "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/latency_stats",
+        "/proc/mtrr", "/proc/scsi", "/proc/sys", "/proc/sysrq-trigger", "/proc/timer_stats",
+    ];
+
+    /// <summary>ProtectKernelTunables= inaccessible paths.</summary>
+    public static readonly IReadOnlyList<string> KernelSecretPaths = ["/proc/kallsyms", "/proc/kcore"];
+
+    /// <summary>ProtectKernelModules= inaccessible paths (if present in the root).</summary>
+    public static readonly IReadOnlyList<string> KernelModulePaths = ["/lib/modules", "/usr/lib/modules"];
+
+    public static LaunchPlan Build(PlanRequest request)
+    {
+        var (options, closure, creds, host, _) = request;
+        ConfinementSwitches sw = options.Switches;
+        bool privileged = host.CanMount;
+        uint targetUid = creds?.Uid ?? host.Uid, targetGid = creds?.Gid ?? host.Gid;
+
+        // Round one: every mount, grouped by the path it creates.
+        var groups = new List<(string Key, List<SetupOp> Ops)>();
+        void Group(string key, params SetupOp[] ops) => groups.Add((key, [.. ops]));
+
+        foreach (ClosureEntry e in closure.Entries)
+            Group(e.Path, e.Kind == ClosureEntryKind.Symlink
+                ? new SymlinkOp(e.Target ?? throw new ArgumentException($"symlink entry {e.Path} has no target"), e.Path)
+                : new BindOp(e.Target ?? e.Path, e.Path, ReadOnly: true));
+
+        foreach (BindSpec b in options.Binds)
+            Group(b.Dest, new BindOp(b.Source, b.Dest, b.ReadOnly, b.Recursive, b.IgnoreMissing));
+
+        var hostDirs = new List<HostDirectory>();
+        foreach (string name in options.StateDirectories)
+        {
+            string path = "/var/lib/" + name;
+            hostDirs.Add(new HostDirectory(path, Mode0755, targetUid, targetGid, RemoveOnExit: false));
+            Group(path, new BindOp(path, path, ReadOnly: false));
+        }
+        foreach (string name in options.RuntimeDirectories)
+        {
+            string path = "/run/" + name;
+            hostDirs.Add(new HostDirectory(path, Mode0755, targetUid, targetGid, RemoveOnExit: true));
+            Group(path, new BindOp(path, path, ReadOnly: false));
+        }
+
+        if (sw.MountApiVfs)
+        {
+            // Unprivileged without a pid namespace the kernel refuses a new procfs: bind the host's (systemd's fallback).
+            Group("/proc", new ProcOp("/proc", AllowHostBindFallback: !privileged));
+            Group("/sys", new SysfsOp("/sys", ReadOnly: sw.ProtectKernelTunables));
+            Group("/run", new TmpfsOp("/run", Mode0755, NoSuid: true, NoDev: true, Size: "20%"));
+            if (sw.ProtectKernelTunables)
+                foreach (string p in KernelSecretPaths) Group(p, new InaccessibleOp(p, IfExists: true));
+        }
+        if (sw.PrivateDevices) Group("/dev", [.. PrivateDevOps(host)]);
+        if (sw.PrivateTmp)
+        {
+            Group("/tmp", new TmpfsOp("/tmp", Mode1777, NoSuid: true, NoDev: true));
+            Group("/var/tmp", new TmpfsOp("/var/tmp", Mode1777, NoSuid: true, NoDev: true));
+        }
+        if (sw.ProtectKernelModules)
+            foreach (string p in KernelModulePaths) Group(p, new InaccessibleOp(p, IfExists: true));
+
+        var ops = new List<SetupOp> { new RootTmpfsOp() };
+        var knownDirs = new HashSet<string>(StringComparer.Ordinal) { "/" };
+        foreach (var (key, groupOps) in groups.Select((g, i) => (g, i)).OrderBy(x => x.g.Key, PathComparer.Instance)
+                                               .ThenBy(x => x.i).Select(x => x.g))
+        {
+            string parent = ParentOf(key);
+            // An if-exists overmount must not create the directory it would hide (no empty /lib in the root).
+            bool onlyIfPresent = groupOps.All(op => op is InaccessibleOp);
+            if (!onlyIfPresent && !knownDirs.Contains(parent))
+            {
+                ops.Add(new MakeDirOp(parent));
+                for (string p = parent; p != "/"; p = ParentOf(p)) knownDirs.Add(p);
+            }
+            ops.AddRange(groupOps);
+            foreach (SetupOp op in groupOps)
+                if (op is TmpfsOp or ProcOp or SysfsOp or DevptsOp or MqueueOp) knownDirs.Add(DestOf(op)!);
+        }
+
+        // Round two: read-only remounts over what round one built.
+        if (sw.MountApiVfs && sw.ProtectKernelTunables)
+            foreach (string p in KernelTunablePaths)
+                if (host.PathExists(p)) ops.Add(new RemountReadOnlyOp(p, Recursive: true, IfExists: true));
+        if (sw.MountApiVfs && sw.ProtectControlGroups)
+            ops.Add(new RemountReadOnlyOp("/sys/fs/cgroup", Recursive: true, IfExists: true));
+        if (sw.PrivateDevices)
+            ops.Add(new RemountReadOnlyOp("/dev", Recursive: false)); // /dev alone: /dev/shm, /dev/pts stay writable
+
+        var caps = new List<int>();
+        if (sw.ProtectKernelModules) caps.Add(CapSysModule);
+        if (sw.PrivateDevices) { caps.Add(CapSysRawio); caps.Add(CapMknod); }
+
+        UserNamespaceTiming userns = !privileged ? UserNamespaceTiming.BeforeMounts
+            : sw.PrivateUsers ? UserNamespaceTiming.AfterMounts : UserNamespaceTiming.None;
+        IReadOnlyList<IdMapping> uidMap = [], gidMap = [];
+        if (userns == UserNamespaceTiming.BeforeMounts)
+        {
+            uidMap = [new IdMapping(host.Uid, host.Uid, 1)];
+            gidMap = [new IdMapping(host.Gid, host.Gid, 1)];
+        }
+        else if (userns == UserNamespaceTiming.AfterMounts)
+        {
+            // setup_private_users(PrivateUsers=self): "ouid ouid 1" plus "uid uid 1" when they differ.
+            uidMap = SelfMap(host.Uid, targetUid);
+            gidMap = SelfMap(host.Gid, targetGid);
+        }
+
+        return new LaunchPlan
+        {
+            Strategy = privileged && !sw.PrivateUsers ? ExecutionStrategy.InProcess : ExecutionStrategy.ForkedChild,
+            UserNamespace = userns,
+            UidMap = uidMap,
+            GidMap = gidMap,
+            Ops = ops,
+            RootReadOnly = true,
+            Uid = creds?.Uid,
+            Gid = creds is null ? null : creds.Gid,
+            SupplementaryGroups = privileged ? creds?.SupplementaryGroups ?? [] : SupplementaryGroupsGiven(options, creds),
+            KeepSupplementaryGroups = !privileged,
+            DropBoundingCaps = caps,
+            // A non-root target always gets NNP (DESIGN §6.5), whatever NoNewPrivileges= says.
+            NoNewPrivileges = options.NoNewPrivileges == true || targetUid != 0,
+            Umask = options.Umask,
+            NewSession = options.NewSession,
+            PassFds = PassedFds(request.Environment, host.Pid),
+            WorkingDirectory = options.WorkingDirectory ?? "/",
+            ExecPath = closure.ProgramPath,
+            Argv = [options.Program ?? closure.ProgramPath, .. options.Arguments],
+            Environment = BuildEnvironment(request),
+            HostDirectories = hostDirs,
+        };
+    }
+
+    static IReadOnlyList<uint> SupplementaryGroupsGiven(LaunchOptions options, TargetCredentials? creds) =>
+        // Unprivileged: groups cannot be set; keep only what SupplementaryGroups= asked for so the validator can refuse it.
+        options.SupplementaryGroups.Count == 0 || creds is null ? [] : creds.SupplementaryGroups;
+
+    static IReadOnlyList<IdMapping> SelfMap(uint outer, uint target) =>
+        outer == target ? [new IdMapping(outer, outer, 1)] : [new IdMapping(outer, outer, 1), new IdMapping(target, target, 1)];
+
+    static IEnumerable<SetupOp> PrivateDevOps(HostFacts host)
+    {
+        // mount_private_dev(): tmpfs nosuid,noexec,strictatime mode=0755 size=4m; nodes owned by host root.
+        yield return new TmpfsOp("/dev", Mode0755, NoSuid: true, NoDev: false, NoExec: true, Size: "4m");
+        foreach (var (name, major, minor) in HostFacts.PrivateDeviceNodes)
+            if (host.PathExists("/dev/" + name)) yield return new DeviceNodeOp("/dev/" + name, major, minor, "/dev/" + name);
+        yield return new DevptsOp("/dev/pts");
+        yield return new SymlinkOp("pts/ptmx", "/dev/ptmx");
+        yield return new TmpfsOp("/dev/shm", Mode1777, NoSuid: true, NoDev: true);
+        yield return new MqueueOp("/dev/mqueue"); // a new instance; the executor falls back to the host's or skips
+        // dev_setup()'s links.
+        yield return new SymlinkOp("/proc/self/fd", "/dev/fd");
+        yield return new SymlinkOp("/proc/self/fd/0", "/dev/stdin");
+        yield return new SymlinkOp("/proc/self/fd/1", "/dev/stdout");
+        yield return new SymlinkOp("/proc/self/fd/2", "/dev/stderr");
+    }
+
+    static int PassedFds(IReadOnlyList<KeyValuePair<string, string>> env, int pid)
+    {
+        string? listenPid = Lookup(env, "LISTEN_PID"), listenFds = Lookup(env, "LISTEN_FDS");
+        return listenPid is not null && listenFds is not null
+               && int.TryParse(listenPid, System.Globalization.NumberStyles.None, null, out int p) && p == pid
+               && int.TryParse(listenFds, System.Globalization.NumberStyles.None, null, out int n) && n is > 0 and < 65536
+            ? n : 0;
+    }
+
+    static string? Lookup(IReadOnlyList<KeyValuePair<string, string>> env, string key)
+    {
+        foreach (var (k, v) in env) if (k == key) return v;
+        return null;
+    }
+
+    static List<string> BuildEnvironment(PlanRequest request)
+    {
+        var env = new List<KeyValuePair<string, string>>(request.Environment);
+        void Set(string key, string value)
+        {
+            int i = env.FindIndex(kv => kv.Key == key);
+            if (i >= 0) env[i] = new(key, value); else env.Add(new(key, value));
+        }
+        foreach (var (k, v) in request.Options.Environment) Set(k, v);
+        if (request.Options.StateDirectories.Count > 0)
+            Set("STATE_DIRECTORY", string.Join(':', request.Options.StateDirectories.Select(d => "/var/lib/" + d)));
+        if (request.Options.RuntimeDirectories.Count > 0)
+            Set("RUNTIME_DIRECTORY", string.Join(':', request.Options.RuntimeDirectories.Select(d => "/run/" + d)));
+        // ld.so computes $ORIGIN of the main program from /proc/self/exe; without /proc it falls back to
+        // LD_ORIGIN_PATH (DESIGN §5).
+        if (request.Closure.MainUsesOrigin && !request.Options.Switches.MountApiVfs && env.All(kv => kv.Key != "LD_ORIGIN_PATH"))
+        {
+            string real = new ClosureLinks(request.Closure.Entries).Resolve(request.Closure.ProgramPath) ?? request.Closure.ProgramPath;
+            Set("LD_ORIGIN_PATH", ParentOf(real));
+        }
+        return [.. env.Select(kv => kv.Key + "=" + kv.Value)];
+    }
+
+    public static string ParentOf(string path)
+    {
+        int slash = path.LastIndexOf('/');
+        return slash <= 0 ? "/" : path[..slash];
+    }
+
+    static string? DestOf(SetupOp op) => op switch
+    {
+        TmpfsOp t => t.Dest,
+        ProcOp p => p.Dest,
+        SysfsOp s => s.Dest,
+        DevptsOp d => d.Dest,
+        MqueueOp m => m.Dest,
+        _ => null,
+    };
+}

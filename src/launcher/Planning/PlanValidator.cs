@@ -1,0 +1,96 @@
+namespace ConfineExec.Launcher.Planning;
+
+/// <summary>
+/// Checks a plan before anything runs; each rule is one sentence, reported for the first path or field that
+/// breaks it. The executor may assume every rule holds.
+/// </summary>
+public static class PlanValidator
+{
+    /// <summary>Throws <see cref="PlanValidationException"/> on the first broken rule.</summary>
+    public static void Validate(LaunchPlan plan, HostFacts host)
+    {
+        if (plan.Ops.Count == 0 || plan.Ops[0] is not RootTmpfsOp || plan.Ops.Skip(1).Any(o => o is RootTmpfsOp))
+            throw new PlanValidationException("ops", "the root tmpfs must be the first operation and appear once");
+
+        var claimed = new Dictionary<string, SetupOp>(StringComparer.Ordinal);
+        foreach (SetupOp op in plan.Ops.Skip(1))
+        {
+            string dest = DestinationOf(op);
+            RequireCanonical(dest, "destination");
+            if (dest == "/")
+                throw new PlanValidationException(dest, "nothing may be mounted over the root itself");
+            if (op is BindOp bind)
+            {
+                RequireCanonical(bind.Source, "bind source");
+                if (!bind.AllowMissing && !host.PathExists(bind.Source))
+                    throw new PlanValidationException(bind.Source, "a bind source must exist on the host (prefix it with '-' to skip it when missing)");
+            }
+            if (op is MakeDirOp or RemountReadOnlyOp or ChmodOp or InaccessibleOp) continue; // may repeat or refine a path
+            if (claimed.TryGetValue(dest, out SetupOp? earlier) && earlier != op)
+                throw new PlanValidationException(dest, $"two operations create the same path ('{earlier}' and '{op}')");
+            claimed[dest] = op;
+        }
+
+        if (!plan.WorkingDirectory.StartsWith('/'))
+            throw new PlanValidationException(plan.WorkingDirectory, "the working directory must be an absolute path");
+        RequireCanonical(plan.WorkingDirectory, "working directory");
+        if (!plan.ExecPath.StartsWith('/'))
+            throw new PlanValidationException(plan.ExecPath, "the program must be exec'd by an absolute path");
+        if (plan.Argv.Count == 0)
+            throw new PlanValidationException("argv", "argv must hold at least the program name");
+        foreach (string e in plan.Environment)
+            if (e.IndexOf('=') <= 0) throw new PlanValidationException(e, "every environment entry must be KEY=VALUE");
+
+        if (plan.Strategy == ExecutionStrategy.InProcess && plan.UserNamespace != UserNamespaceTiming.None)
+            throw new PlanValidationException("strategy", "a user namespace needs a forked child (a managed process is multi-threaded)");
+        if (plan.UserNamespace == UserNamespaceTiming.None && !host.CanMount)
+            throw new PlanValidationException("userns", "without CAP_SYS_ADMIN the mounts need a user namespace");
+        if (plan.UserNamespace != UserNamespaceTiming.None && (plan.UidMap.Count == 0 || plan.GidMap.Count == 0))
+            throw new PlanValidationException("userns", "a user namespace needs a uid map and a gid map");
+        if (plan.UserNamespace != UserNamespaceTiming.None)
+        {
+            if (plan.Uid is uint u && !Maps(plan.UidMap, u))
+                throw new PlanValidationException($"uid {u}", "the target uid must be mapped in the user namespace (an unprivileged caller can only run as itself)");
+            if (plan.Gid is uint g && !Maps(plan.GidMap, g))
+                throw new PlanValidationException($"gid {g}", "the target gid must be mapped in the user namespace (an unprivileged caller can only run as its own group)");
+        }
+        if (plan.KeepSupplementaryGroups && plan.SupplementaryGroups.Count > 0)
+            throw new PlanValidationException("SupplementaryGroups", "supplementary groups cannot be set without CAP_SYS_ADMIN (setgroups is denied in an unprivileged user namespace)");
+        if (plan.Uid is not null and not 0 && !plan.NoNewPrivileges)
+            throw new PlanValidationException("NoNewPrivileges", "a non-root target must run with no_new_privs");
+        if (plan.Umask is < 0 or > 0xfff)
+            throw new PlanValidationException("UMask", "the umask must be between 0000 and 07777");
+        foreach (HostDirectory d in plan.HostDirectories)
+            RequireCanonical(d.Path, "host directory");
+    }
+
+    static bool Maps(IReadOnlyList<IdMapping> map, uint id) =>
+        map.Any(m => id >= m.Inside && id - m.Inside < m.Count);
+
+    /// <summary>Absolute, no empty, <c>.</c> or <c>..</c> components, no trailing slash.</summary>
+    static void RequireCanonical(string path, string role)
+    {
+        if (!path.StartsWith('/'))
+            throw new PlanValidationException(path, $"a {role} must be an absolute path");
+        if (path != "/" && path[1..].Split('/').Any(c => c is "" or "." or ".."))
+            throw new PlanValidationException(path, $"a {role} must not contain '.', '..' or empty components");
+    }
+
+    public static string DestinationOf(SetupOp op) => op switch
+    {
+        RootTmpfsOp => "/",
+        MakeDirOp o => o.Path,
+        SymlinkOp o => o.Path,
+        BindOp o => o.Dest,
+        ProcOp o => o.Dest,
+        SysfsOp o => o.Dest,
+        TmpfsOp o => o.Dest,
+        DeviceNodeOp o => o.Path,
+        DevptsOp o => o.Dest,
+        MqueueOp o => o.Dest,
+        RemountReadOnlyOp o => o.Dest,
+        InaccessibleOp o => o.Dest,
+        ChmodOp o => o.Path,
+        _ => throw new System.Diagnostics.UnreachableException(op.ToString()),
+    };
+}

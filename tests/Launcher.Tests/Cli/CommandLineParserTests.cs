@@ -1,0 +1,145 @@
+using ConfineExec.Launcher.CommandLine;
+using ConfineExec.Launcher.Planning;
+
+namespace ConfineExec.Launcher.Tests.CliTests;
+
+public class CommandLineParserTests
+{
+    static LaunchOptions Parse(params string[] args) => new CommandLineParser().Parse(args);
+
+    [Theory]
+    [InlineData(new[] { "ls", "-l" }, "ls", new[] { "-l" })]
+    [InlineData(new[] { "--", "ls", "-l" }, "ls", new[] { "-l" })]
+    [InlineData(new[] { "--dry-run", "--", "--weird-name", "--" }, "--weird-name", new[] { "--" })]
+    [InlineData(new[] { "-p", "PrivateTmp=no", "ls", "-p", "x" }, "ls", new[] { "-p", "x" })]
+    [InlineData(new[] { "--mode", "chroot-only", "/bin/echo", "--mode" }, "/bin/echo", new[] { "--mode" })]
+    [InlineData(new[] { "--mode=chroot-only", "sh", "-c", "echo ok" }, "sh", new[] { "-c", "echo ok" })]
+    [InlineData(new[] { "-", "a" }, "-", new[] { "a" })]
+    public void Parse_FirstNonOptionOrDoubleDash_EndsLauncherOptions(string[] args, string program, string[] rest)
+    {
+        LaunchOptions o = Parse(args);
+        Assert.Equal(program, o.Program);
+        Assert.Equal(rest, o.Arguments);
+    }
+
+    [Fact]
+    public void Parse_Defaults_AreFullApiVfsWithBinSh()
+    {
+        LaunchOptions o = Parse("ls");
+        Assert.Equal(ConfinementMode.FullApiVfs, o.Mode);
+        Assert.Equal(ConfinementSwitches.For(ConfinementMode.FullApiVfs), o.Switches);
+        Assert.Equal("/bin/sh", o.BinSh);
+        Assert.Equal(LauncherAction.Run, o.Action);
+        Assert.False(o.NewSession);
+        Assert.False(o.FullEnv);
+        Assert.False(o.AllowMissing);
+        Assert.Empty(o.Packages);
+    }
+
+    [Theory]
+    [InlineData("--dry-run", LauncherAction.DryRun)]
+    [InlineData("--print-closure", LauncherAction.PrintClosure)]
+    [InlineData("--explain", LauncherAction.Explain)]
+    [InlineData("--emit-unit", LauncherAction.EmitUnit)]
+    [InlineData("--help", LauncherAction.Help)]
+    [InlineData("-h", LauncherAction.Help)]
+    [InlineData("--version", LauncherAction.Version)]
+    public void Parse_ActionFlag_SelectsAction(string flag, LauncherAction action)
+    {
+        Assert.Equal(action, Parse(flag, "ls").Action);
+    }
+
+    [Fact]
+    public void Parse_EveryFlagAndValueOption_IsRead()
+    {
+        LaunchOptions o = Parse("--mode", "chroot-only", "--package", "/opt/a", "--package=/opt/b", "--full-env",
+            "--closure-file", "/tmp/paths", "--bin-sh", "/usr/bin/bash", "--allow-missing", "--new-session",
+            "--print-closure", "--json", "git");
+        Assert.Equal(ConfinementMode.ChrootOnly, o.Mode);
+        Assert.Equal(ConfinementSwitches.For(ConfinementMode.ChrootOnly), o.Switches);
+        Assert.Equal(["/opt/a", "/opt/b"], o.Packages);
+        Assert.True(o.FullEnv);
+        Assert.Equal("/tmp/paths", o.ClosureFile);
+        Assert.Equal("/usr/bin/bash", o.BinSh);
+        Assert.True(o.AllowMissing);
+        Assert.True(o.NewSession);
+        Assert.True(o.Json);
+        Assert.Equal(LauncherAction.PrintClosure, o.Action);
+    }
+
+    [Fact]
+    public void Parse_BinShNone_MeansNoBinSh() => Assert.Null(Parse("--bin-sh", "none", "ls").BinSh);
+
+    public static TheoryData<string> SwitchNames => [.. ConfinementSwitches.Names];
+
+    [Theory]
+    [MemberData(nameof(SwitchNames))]
+    public void Parse_SwitchOverride_ChangesOnlyThatSwitch(string name)
+    {
+        foreach (var (value, expected) in new[] { ("no", false), ("false", false), ("0", false), ("off", false), ("NO", false) })
+        {
+            LaunchOptions o = Parse("-p", $"{name}={value}", "ls");
+            Assert.Equal(ConfinementSwitches.For(ConfinementMode.FullApiVfs).With(name, expected), o.Switches);
+            Assert.Contains(name, o.OverriddenSwitches);
+        }
+        foreach (string value in new[] { "yes", "true", "1", "on", "y", "t" })
+            Assert.True(Parse("--mode", "chroot-only", "--property", $"{name}={value}", "ls").Switches.Get(name));
+        // Empty assignment: back to the mode's default.
+        Assert.True(Parse("-p", $"{name}=no", "-p", $"{name}=", "ls").Switches.Get(name));
+    }
+
+    public static TheoryData<string, BindSpec[]> BindValues => new()
+    {
+        { "BindReadOnlyPaths=/etc", [new("/etc", "/etc", true)] },
+        { "BindPaths=/srv/data:/data", [new("/srv/data", "/data", false)] },
+        { "BindPaths=-/nope", [new("/nope", "/nope", false, IgnoreMissing: true)] },
+        { "BindReadOnlyPaths=/a:/b:norbind", [new("/a", "/b", true, Recursive: false)] },
+        { "BindReadOnlyPaths=/a:/b:rbind", [new("/a", "/b", true)] },
+        { "BindReadOnlyPaths=/a /b:/c \"/with space\":/x", [new("/a", "/a", true), new("/b", "/c", true), new("/with space", "/x", true)] },
+        // Inside quotes ':' is not a separator (extract_first_word with EXTRACT_UNQUOTE).
+        { "BindReadOnlyPaths=\"/q:uoted\"", [new("/q:uoted", "/q:uoted", true)] },
+        { @"BindPaths=/with\:colon:/y", [new("/with:colon", "/y", false)] },
+        { "BindPaths=//a/./b/:/c//d/", [new("/a/b", "/c/d", false)] },
+    };
+
+    [Theory]
+    [MemberData(nameof(BindValues))]
+    public void Parse_BindProperty_FollowsSystemdSyntax(string property, BindSpec[] expected)
+    {
+        Assert.Equal(expected, Parse("-p", property, "ls").Binds);
+    }
+
+    [Fact]
+    public void Parse_BindRepeatedAndReset_AppendsThenClears()
+    {
+        Assert.Equal(2, Parse("-p", "BindPaths=/a", "-p", "BindReadOnlyPaths=/b", "ls").Binds.Count);
+        Assert.Equal([new BindSpec("/c", "/c", true)], Parse("-p", "BindPaths=/a", "-p", "BindReadOnlyPaths=", "-p", "BindReadOnlyPaths=/c", "ls").Binds);
+    }
+
+    [Fact]
+    public void Parse_ScalarAndListProperties_AreRead()
+    {
+        LaunchOptions o = Parse(
+            "-p", "User=svc", "-p", "Group=1002", "-p", "SupplementaryGroups=audio video", "-p", "SupplementaryGroups=27",
+            "-p", "StateDirectory=testme other/sub", "-p", "RuntimeDirectory=rt", "-p", "WorkingDirectory=/var/lib//testme/",
+            "-p", "Environment=A=1 \"B=two words\" C=", "-p", "Environment=D=\\\"q\\\"", "-p", "UMask=0077",
+            "-p", "NoNewPrivileges=yes", "ls");
+        Assert.Equal("svc", o.User);
+        Assert.Equal("1002", o.Group);
+        Assert.Equal(["audio", "video", "27"], o.SupplementaryGroups);
+        Assert.Equal(["testme", "other/sub"], o.StateDirectories);
+        Assert.Equal(["rt"], o.RuntimeDirectories);
+        Assert.Equal("/var/lib/testme", o.WorkingDirectory);
+        Assert.Equal([new("A", "1"), new("B", "two words"), new("C", ""), new("D", "\"q\"")], o.Environment);
+        Assert.Equal(0x3f, o.Umask);
+        Assert.True(o.NoNewPrivileges);
+        Assert.Equal(11, o.Properties.Count);
+    }
+
+    [Fact]
+    public void Parse_WorkingDirectoryTilde_IsKept() => Assert.Equal("~", Parse("-p", "WorkingDirectory=~", "ls").WorkingDirectory);
+
+    [Fact]
+    public void Parse_PropertyWithEqualsForm_IsRead() =>
+        Assert.Equal("svc", Parse("--property=User=svc", "ls").User);
+}
