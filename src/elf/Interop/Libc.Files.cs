@@ -14,6 +14,7 @@ internal static unsafe partial class Libc
     internal const int O_CLOEXEC = 0x80000;
 
     internal const int ENOENT = 2;
+    internal const int EINTR = 4;
     internal const int EACCES = 13;
     internal const int ENOTDIR = 20;
     internal const int EINVAL = 22;

@@ -16,6 +16,7 @@ internal sealed class LibrarySearch
     private readonly LinkMap _main;
     private readonly SearchPath? _ldLibraryPath;
     private readonly bool _allowMissing;
+    private readonly Dictionary<SearchPath, string[]> _prefixes = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>True when some lookup was answered by ld.so.cache with a file the default dirs would not give.</summary>
     public bool NeedsCache { get; private set; }
@@ -203,7 +204,7 @@ internal sealed class LibrarySearch
                 {
                     realName = cached;
                     reason = "needed via ld.so.cache";
-                    if (!NeedsCache) NeedsCache = !SameAsDefault(name, found, noDefault);
+                    if (!NeedsCache) NeedsCache = !SameAsDefault(name, cached, found, noDefault);
                     return true;
                 }
                 otherClass |= found.OtherClass;
@@ -221,12 +222,44 @@ internal sealed class LibrarySearch
     }
 
     /// <summary>Would the default directories give the same file as the cache did? (Else the root needs the cache.)</summary>
-    private bool SameAsDefault(string name, LoaderFile.Result cacheHit, bool noDefault)
+    private bool SameAsDefault(string name, string cachedPath, LoaderFile.Result cacheHit, bool noDefault)
     {
         if (noDefault) return false;
+        // The usual answer (a Debian cache value is "<first system dir><name>"): the default search's first
+        // candidate is the very path the cache gave and that open_verify just accepted — no second open.
+        if (FirstDefaultCandidate(name) is { } first && first == cachedPath) return true;
         bool other = false;
         if (!OpenPath(name, _ctx.DefaultPath(_profile), ref other, out var viaDefault, out _, out _, readObject: false)) return false;
         return viaDefault.Dev == cacheHit.Dev && viaDefault.Ino == cacheHit.Ino;
+    }
+
+    /// <summary>The first path the default search would open for <paramref name="name"/> (the first existing
+    /// search prefix), or null when none exists.</summary>
+    private string? FirstDefaultCandidate(string name)
+    {
+        var prefixes = ExistingPrefixes(_ctx.DefaultPath(_profile));
+        return prefixes.Length == 0 ? null : HostPathOf(prefixes[0] + name);
+    }
+
+    /// <summary>The search prefixes of <paramref name="path"/> (each directory's hwcaps subdirs, then the
+    /// directory) that exist, in search order: computed once per list, as glibc keeps each prefix's
+    /// existence once it has probed it.</summary>
+    private string[] ExistingPrefixes(SearchPath path)
+    {
+        if (_prefixes.TryGetValue(path, out var known)) return known;
+        var subdirs = _profile.SearchSubdirs;
+        var existing = new List<string>(path.Directories.Length);
+        foreach (var dir in path.Directories)
+        {
+            for (int s = 0; s < subdirs.Length; s++)
+            {
+                string prefix = subdirs[s].Length == 0 ? dir : dir + subdirs[s];
+                if (_ctx.DirectoryExists(prefix)) existing.Add(prefix);
+            }
+        }
+        known = existing.ToArray();
+        _prefixes[path] = known;
+        return known;
     }
 
     /// <summary>
@@ -236,30 +269,24 @@ internal sealed class LibrarySearch
     private bool OpenPath(string name, SearchPath path, ref bool otherClass, out LoaderFile.Result found, out string realName, out string? failure, bool readObject = true)
     {
         failure = null;
-        var subdirs = _profile.SearchSubdirs;
-        foreach (var dir in path.Directories)
+        foreach (var prefix in ExistingPrefixes(path))
         {
-            for (int s = 0; s < subdirs.Length; s++)
+            string candidate = prefix + name;
+            var r = LoaderFile.OpenVerify(HostPathOf(candidate), readObject);
+            if (r.Verdict == LoaderFile.Verdict.Accepted)
             {
-                string prefix = dir + subdirs[s];
-                if (!_ctx.DirectoryExists(prefix)) continue;
-                string candidate = prefix + name;
-                var r = LoaderFile.OpenVerify(HostPathOf(candidate), readObject);
-                if (r.Verdict == LoaderFile.Verdict.Accepted)
-                {
-                    found = r;
-                    realName = candidate;
-                    return true;
-                }
-                if (r.Verdict == LoaderFile.Verdict.Fatal)
-                {
-                    found = r;
-                    realName = candidate;
-                    failure = $"{HostPathOf(candidate)}: {r.Problem}";
-                    return false;
-                }
-                otherClass |= r.OtherClass;
+                found = r;
+                realName = candidate;
+                return true;
             }
+            if (r.Verdict == LoaderFile.Verdict.Fatal)
+            {
+                found = r;
+                realName = candidate;
+                failure = $"{HostPathOf(candidate)}: {r.Problem}";
+                return false;
+            }
+            otherClass |= r.OtherClass;
         }
         found = default;
         realName = "";
