@@ -38,7 +38,7 @@ internal static class Measure
                 bytesRead += o.BytesRead;
                 largest = Math.Max(largest, o.BytesRead);
             }
-            Console.WriteLine($"{program}: entries {first.Entries.Count}, ELF objects {objects}, median {times[iterations / 2]:F0} us, best {times[0]:F0} us, " +
+            Console.WriteLine($"{program}: entries {first.Entries.Count}, ELF objects {objects}, median {times[iterations / 2]:F0} us, p10 {times[iterations / 10]:F0}, p90 {times[iterations * 9 / 10]:F0}, best {times[0]:F0} us, " +
                 $"alloc {allocated / 1024.0:F1} KiB/build, ELF bytes read {bytesRead / 1024.0:F1} KiB (max {largest} B/object)");
         }
     }

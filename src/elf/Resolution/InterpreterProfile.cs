@@ -40,9 +40,38 @@ public sealed partial class InterpreterProfile
         {
             if (Profiles.TryGetValue(key, out var cached) && cached.Path == realPath) return cached;
         }
-        var profile = FromImage(realPath, File.ReadAllBytes(realPath), HwCaps.Current);
+        var profile = FromMappedImage(realPath);
         lock (ProfilesLock) Profiles[key] = profile;
         return profile;
+    }
+
+    /// <summary>Scans the loader image through a read-only private mapping: the page cache's pages are used in
+    /// place (a copy of the whole image costs a large allocation, its zeroing and page faults on every run).</summary>
+    private static unsafe InterpreterProfile FromMappedImage(string realPath)
+    {
+        int fd = Libc.OpenReadOnly(realPath);
+        if (fd < 0)
+            throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot open: errno {-fd}");
+        try
+        {
+            if (Libc.FStat(fd, out var st) != 0 || st.Size <= 0 || st.Size > int.MaxValue)
+                return FromImage(realPath, File.ReadAllBytes(realPath), HwCaps.Current);
+            void* map = Libc.mmap(null, (nuint)st.Size, Libc.PROT_READ, Libc.MAP_PRIVATE, fd, 0);
+            if (map == (void*)-1)
+                return FromImage(realPath, File.ReadAllBytes(realPath), HwCaps.Current);
+            try
+            {
+                return FromImage(realPath, new ReadOnlySpan<byte>(map, (int)st.Size), HwCaps.Current);
+            }
+            finally
+            {
+                Libc.munmap(map, (nuint)st.Size);
+            }
+        }
+        finally
+        {
+            Libc.close(fd);
+        }
     }
 
     /// <summary>Builds a profile from the loader image bytes.</summary>
