@@ -159,21 +159,17 @@ internal static class ElfObjectReader
         interp = null;
         dynamic = null;
         var r = new EndianReader(table, tableOffset, h.BigEndian, path);
+        // p_type leads both layouts: count the PT_LOADs first so one pass reads every header once.
         int loadCount = 0;
         for (int i = 0; i < h.PhNum; i++)
-        {
-            var ph = ProgramHeader.Read(ref r, h.Is64);
-            if (ph.Type == ProgramHeader.PT_LOAD) loadCount++;
-            else if (ph.Type == ProgramHeader.PT_INTERP) interp ??= ph;
-            else if (ph.Type == ProgramHeader.PT_DYNAMIC) dynamic ??= ph;
-        }
-        if (loadCount == 0) return [];
-        var loads = new ProgramHeader[loadCount];
-        r.Position = 0;
+            if (r.U32At((ulong)i * h.PhEntSize, "p_type") == ProgramHeader.PT_LOAD) loadCount++;
+        ProgramHeader[] loads = loadCount == 0 ? [] : new ProgramHeader[loadCount];
         for (int i = 0, k = 0; i < h.PhNum; i++)
         {
             var ph = ProgramHeader.Read(ref r, h.Is64);
             if (ph.Type == ProgramHeader.PT_LOAD) loads[k++] = ph;
+            else if (ph.Type == ProgramHeader.PT_INTERP) interp ??= ph;
+            else if (ph.Type == ProgramHeader.PT_DYNAMIC) dynamic ??= ph;
         }
         return loads;
     }

@@ -13,6 +13,9 @@ internal sealed class LibrarySearch
     private readonly InterpreterProfile _profile;
     private readonly LdSoCache? _cache;
     private readonly List<LinkMap> _loaded = new(32);
+    // For each name: the first loaded object (in load order) matching it by l_name, l_libname or SONAME —
+    // what _dl_map_object's walk over the loaded list finds, without walking it for every DT_NEEDED.
+    private readonly Dictionary<string, LinkMap> _byName = new(64, StringComparer.Ordinal);
     private readonly LinkMap _main;
     private readonly SearchPath? _ldLibraryPath;
     private readonly bool _allowMissing;
@@ -59,7 +62,7 @@ internal sealed class LibrarySearch
 
     private void Resolve(string interpString, string interpHost, bool preload)
     {
-        _loaded.Add(_main);
+        Append(_main);
         var bfs = new List<LinkMap>(32) { _main };
 
         // dl_main registers ld.so under its PT_INTERP string; its SONAME matches lazily like any other.
@@ -68,7 +71,7 @@ internal sealed class LibrarySearch
         {
             var rtld = new LinkMap { Name = interpString, HostPath = interpHost, Elf = rtldCheck.Object!, Origin = Dirname(interpHost), Dev = rtldCheck.Dev, Ino = rtldCheck.Ino };
             rtld.Names.Add(interpString);
-            _loaded.Add(rtld);
+            Append(rtld);
         }
 
         if (preload && _ctx.Environment.TryGetValue("LD_PRELOAD", out var pre))
@@ -120,14 +123,10 @@ internal sealed class LibrarySearch
     {
         isNew = false;
         failure = null;
-        foreach (var l in _loaded)
+        if (_byName.TryGetValue(name, out var known))
         {
-            if (l.Name == name || l.Names.Contains(name)) return l;
-            if (l.Elf.SoName is { } so && so == name)
-            {
-                l.Names.Add(name);
-                return l;
-            }
+            if (known.Name != name && !known.Names.Contains(name)) known.Names.Add(name); // matched by SONAME
+            return known;
         }
 
         LoaderFile.Result found;
@@ -146,17 +145,28 @@ internal sealed class LibrarySearch
         {
             if (l.Dev == found.Dev && l.Ino == found.Ino && (l.Dev | l.Ino) != 0)
             {
-                if (!l.Names.Contains(name)) l.Names.Add(name);
+                // No loaded object answered to this name (else the index had it): this one is the first.
+                l.Names.Add(name);
+                _byName.TryAdd(name, l);
                 return l;
             }
         }
         string host = HostPathOf(realName);
         var map = new LinkMap { Name = realName, HostPath = host, Elf = found.Object!, Loader = loader, Origin = Dirname(host), Dev = found.Dev, Ino = found.Ino };
         map.Names.Add(name);
-        _loaded.Add(map);
+        Append(map);
         _ctx.Collector.AddPath(host, reason, loader.HostPath);
         isNew = true;
         return map;
+    }
+
+    /// <summary>Adds to the loaded list; names already answered by an earlier object keep that answer.</summary>
+    private void Append(LinkMap map)
+    {
+        _loaded.Add(map);
+        _byName.TryAdd(map.Name, map);
+        foreach (var n in map.Names) _byName.TryAdd(n, map);
+        if (map.Elf.SoName is { } so) _byName.TryAdd(so, map);
     }
 
     /// <summary><c>_dl_map_new_object</c>'s search for a name without '/'.</summary>
