@@ -48,7 +48,7 @@ public sealed class LdSoCache
     private static ReadOnlySpan<byte> NewMagic => "glibc-ld.so.cache1.1"u8;
     private static ReadOnlySpan<byte> OldMagic => "ld.so-1.7.0"u8;
 
-    private readonly record struct RawEntry(int Flags, int KeyStart, int KeyLength, int ValueStart, int ValueLength, ulong HwCap);
+    private readonly record struct RawEntry(int Flags, int KeyStart, int ValueStart, ulong HwCap);
     private sealed record PriorityMemo(IReadOnlyList<string> Active, uint[] Priorities);
 
     private byte[] _data = [];
@@ -80,6 +80,7 @@ public sealed class LdSoCache
     {
         ReadOnlySpan<byte> data = owned;
         var r = new EndianReader(data, 0, false, path);
+        int lastNul = data.LastIndexOf((byte)0);
         int length = data.Length;
         LdSoCacheFormat format;
         int header; // offset of the header whose entries ld.so searches
@@ -128,9 +129,9 @@ public sealed class LdSoCache
                 r.Position = OldHeaderSize + i * OldEntrySize;
                 int flags = (int)r.U32("libs[].flags");
                 uint key = r.U32("libs[].key"), value = r.U32("libs[].value");
-                var (ks, kl) = CheckString(ref r, strings, key, i, "key");
-                var (vs, vl) = CheckString(ref r, strings, value, i, "value");
-                raw[i] = new RawEntry(flags, ks, kl, vs, vl, 0);
+                int ks = CheckString(ref r, lastNul, strings, key, i, "key");
+                int vs = CheckString(ref r, lastNul, strings, value, i, "value");
+                raw[i] = new RawEntry(flags, ks, vs, 0);
             }
         }
         else
@@ -154,8 +155,8 @@ public sealed class LdSoCache
             {
                 uint off = r.U32At((ulong)(hwcapsAt + 4 * i), "glibc-hwcaps extension");
                 // Display name: relative to the new header, as ldconfig wrote it.
-                var (ns, nl) = CheckString(ref r, header, off, i, "glibc-hwcaps name", "glibc-hwcaps extension");
-                hwcapsNames[i] = Encoding.UTF8.GetString(data.Slice(ns, nl));
+                int ns = CheckString(ref r, lastNul, header, off, i, "glibc-hwcaps name", "glibc-hwcaps extension");
+                hwcapsNames[i] = Encoding.UTF8.GetString(CStringAt(data, ns));
                 // What glibc's glibc_hwcaps_compare reads: relative to the file start.
                 hwcapsNameOffsets[i] = off < (uint)length && data[(int)off..].IndexOf((byte)0) >= 0 ? (int)off : -1;
             }
@@ -168,9 +169,9 @@ public sealed class LdSoCache
                 uint key = r.U32("libs[].key"), value = r.U32("libs[].value");
                 r.U32("libs[].osversion");
                 ulong hwcap = r.U64("libs[].hwcap");
-                var (ks, kl) = CheckString(ref r, header, key, i, "key");
-                var (vs, vl) = CheckString(ref r, header, value, i, "value");
-                raw[i] = new RawEntry(flags, ks, kl, vs, vl, hwcap);
+                int ks = CheckString(ref r, lastNul, header, key, i, "key");
+                int vs = CheckString(ref r, lastNul, header, value, i, "value");
+                raw[i] = new RawEntry(flags, ks, vs, hwcap);
             }
         }
 
@@ -223,7 +224,7 @@ public sealed class LdSoCache
     public string? Lookup(string name, uint isaLevelMask, IReadOnlyList<string> activeHwcapsSubdirs, LegacyHwcapFilter legacy, int flags = DefaultX8664Flags)
     {
         int i = FindIndex(name, isaLevelMask, activeHwcapsSubdirs, legacy, flags);
-        return i < 0 ? null : Encoding.UTF8.GetString(_data.AsSpan(_raw[i].ValueStart, _raw[i].ValueLength));
+        return i < 0 ? null : Encoding.UTF8.GetString(CStringAt(_data, _raw[i].ValueStart));
     }
 
     /// <summary>glibc 2.36 <c>search_cache</c>; returns the entry index or -1.</summary>
@@ -284,7 +285,14 @@ public sealed class LdSoCache
         return best;
     }
 
-    private ReadOnlySpan<byte> Key(int index) => _data.AsSpan(_raw[index].KeyStart, _raw[index].KeyLength);
+    private ReadOnlySpan<byte> Key(int index) => CStringAt(_data, _raw[index].KeyStart);
+
+    /// <summary>The NUL-terminated string at a start offset <see cref="CheckString"/> accepted.</summary>
+    private static ReadOnlySpan<byte> CStringAt(ReadOnlySpan<byte> data, int start)
+    {
+        var rest = data[start..];
+        return rest[..rest.IndexOf((byte)0)];
+    }
 
     private static bool IsNamedHwcap(ulong hwcap) => ((hwcap >> 32) & ~(ulong)IsaLevelMask) == HwcapExtension >> 32;
 
@@ -352,15 +360,15 @@ public sealed class LdSoCache
     }
 
     /// <summary>Checks that the string at <paramref name="stringBase"/> + <paramref name="offset"/> lies in the
-    /// file and is NUL-terminated; returns its span. The field name is formatted only for the error.</summary>
-    private static (int Start, int Length) CheckString(ref EndianReader r, int stringBase, uint offset, int index, string field, string? fieldName = null)
+    /// file and is NUL-terminated; returns its start. A string starting at or before the file's last NUL is
+    /// terminated, so no string is scanned here; the field name is formatted only for the error.</summary>
+    private static int CheckString(ref EndianReader r, int lastNul, int stringBase, uint offset, int index, string field, string? fieldName = null)
     {
         ulong at = (ulong)stringBase + offset;
         if (at >= (ulong)r.Length)
             ElfThrow.Invalid(r.Path, Math.Min((long)at, r.Length), fieldName ?? $"libs[{index}].{field}", $"string offset 0x{offset:x} (+0x{stringBase:x}) is outside the file ({r.Length} bytes)");
-        var bytes = r.CStringOrDefault(at, out bool terminated);
-        if (!terminated) r.CString(at, (ulong)r.Length, fieldName ?? $"libs[{index}].{field}", "the file"); // throws
-        return ((int)at, bytes.Length);
+        if ((long)at > lastNul) r.CString(at, (ulong)r.Length, fieldName ?? $"libs[{index}].{field}", "the file"); // throws: unterminated
+        return (int)at;
     }
 
     private LdSoCacheEntry[] DecodeEntries()
@@ -370,8 +378,8 @@ public sealed class LdSoCache
         for (int i = 0; i < entries.Length; i++)
         {
             var e = _raw[i];
-            string key = Encoding.UTF8.GetString(_data.AsSpan(e.KeyStart, e.KeyLength));
-            string value = Encoding.UTF8.GetString(_data.AsSpan(e.ValueStart, e.ValueLength));
+            string key = Encoding.UTF8.GetString(CStringAt(_data, e.KeyStart));
+            string value = Encoding.UTF8.GetString(CStringAt(_data, e.ValueStart));
             string? subdir = null;
             int isa = 0;
             if (newEntries && IsNamedHwcap(e.HwCap))

@@ -92,16 +92,6 @@ internal ref struct EndianReader
 
     /// <summary>The bytes of the NUL-terminated string at <paramref name="offset"/>, without the NUL; they must
     /// end before <paramref name="limit"/> (a window offset), else the string is reported unterminated.</summary>
-    /// <summary>The NUL-terminated string at <paramref name="offset"/> (inside the data), without building
-    /// error text: <paramref name="terminated"/> false when no NUL follows it.</summary>
-    public readonly ReadOnlySpan<byte> CStringOrDefault(ulong offset, out bool terminated)
-    {
-        var rest = _data[(int)offset..];
-        int nul = rest.IndexOf((byte)0);
-        terminated = nul >= 0;
-        return terminated ? rest[..nul] : default;
-    }
-
     public readonly ReadOnlySpan<byte> CString(ulong offset, ulong limit, string field, string limitName)
     {
         if (limit > (ulong)_data.Length) limit = (ulong)_data.Length;
