@@ -94,7 +94,7 @@ internal static unsafe partial class Libc
     /// <summary>readlink: the link text, or null with <paramref name="errno"/> set (EINVAL: not a link).</summary>
     internal static string? ReadLink(string path, out int errno)
     {
-        Span<byte> buffer = stackalloc byte[4096];
+        Span<byte> buffer = stackalloc byte[4096]; // PATH_MAX; not zeroed (SkipLocalsInit)
         nint n;
         fixed (byte* p = buffer)
             n = readlink(path, p, buffer.Length);

@@ -305,7 +305,7 @@ internal static class ElfObjectReader
         var order = new ulong[refs.Count];
         for (int i = 0; i < order.Length; i++) order[i] = refs[i].Offset;
         Array.Sort(order);
-        var decoded = new Dictionary<ulong, string>(order.Length);
+        var decoded = new string[order.Length]; // decoded[k]: the string at order[k]
         byte[] window = ArrayPool<byte>.Shared.Rent(InitialStringSlack * 2);
         try
         {
@@ -334,9 +334,9 @@ internal static class ElfObjectReader
                     var r = new EndianReader(span, (long)(strtabOffset + first), h.BigEndian, path);
                     for (int k = c; k <= last; k++)
                     {
-                        if (decoded.ContainsKey(order[k])) continue;
+                        if (k > c && order[k] == order[k - 1]) { decoded[k] = decoded[k - 1]; continue; }
                         string field = FieldFor(refs, order[k]);
-                        decoded[order[k]] = Encoding.UTF8.GetString(r.CString(order[k] - first, (ulong)got, field, limitName));
+                        decoded[k] = Encoding.UTF8.GetString(r.CString(order[k] - first, (ulong)got, field, limitName));
                     }
                     break;
                 }
@@ -347,7 +347,7 @@ internal static class ElfObjectReader
         {
             ArrayPool<byte>.Shared.Return(window);
         }
-        Assign(refs, decoded, ref info);
+        Assign(refs, order, decoded, ref info);
     }
 
     private static string FieldFor(List<StringRef> refs, ulong offset)
@@ -356,11 +356,11 @@ internal static class ElfObjectReader
         return "string";
     }
 
-    private static void Assign(List<StringRef> refs, Dictionary<ulong, string> decoded, ref DynamicInfo info)
+    private static void Assign(List<StringRef> refs, ulong[] order, string[] decoded, ref DynamicInfo info)
     {
         foreach (var s in refs)
         {
-            string value = decoded[s.Offset];
+            string value = decoded[Array.BinarySearch(order, s.Offset)];
             switch (s.Tag)
             {
                 case DynamicEntry.DT_NEEDED: (info.Needed ??= new List<string>(8)).Add(value); break;
