@@ -10,6 +10,8 @@ internal static class Measure
 {
     public static void Run(int iterations)
     {
+        foreach (var path in ElfReadBenchmarks.Objects())
+            Console.WriteLine($"{path}: {new FileInfo(path).Length / 1024} KiB file, ELF bytes read {ElfObject.Read(path).BytesRead}");
         var env = new Dictionary<string, string> { ["PATH"] = "/usr/local/bin:/usr/bin:/bin" };
         foreach (var program in ClosureBenchmarks.Programs())
         {
