@@ -191,19 +191,25 @@ public sealed class LdSoCache
     /// uses no cache.</summary>
     public static LdSoCache? TryLoad(string path)
     {
+        // Raw open/fstat/pread: the BCL's handle adds an advisory lock, a second fstat and an lseek per file.
+        int fd = Interop.Libc.OpenReadOnly(path);
+        if (fd < 0) return null;
         try
         {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            long size = RandomAccess.GetLength(handle);
-            if (size > int.MaxValue / 2) return null;
-            var buffer = new byte[size];
+            if (Interop.Libc.FStat(fd, out var st) != 0 || (st.Mode & Interop.Libc.S_IFMT) != Interop.Libc.S_IFREG
+                || st.Size > int.MaxValue / 2) return null;
+            var buffer = new byte[st.Size];
             long ignored = 0;
-            int n = ElfObjectReader.PRead(handle, buffer, 0, ref ignored);
+            int n = ElfObjectReader.PRead(fd, buffer, 0, ref ignored, path);
             return ParseOwned(n == buffer.Length ? buffer : buffer.AsSpan(0, n).ToArray(), path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ElfFormatException)
+        catch (Exception e) when (e is IOException or ElfFormatException)
         {
             return null;
+        }
+        finally
+        {
+            Interop.Libc.close(fd);
         }
     }
 
