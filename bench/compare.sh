@@ -100,6 +100,7 @@ fi
 want 4 || exit 0
 echo "## 4. Peak RSS while supervising sleep (VmHWM, KiB)"
 peak() { local pid=$1; sleep 0.5; awk '/VmHWM/ { print $2 }' "/proc/$pid/status"; }
-"$bin" --package /usr/bin/sleep -- /usr/bin/sleep 2 & p1=$!; r1=$(peak $p1); wait $p1 || true
-bwrap --unshare-user --tmpfs / "${bw[@]}" $(bwrap_closure_args /usr/bin/sleep | tr '\n' ' ') --proc /proc --dev /dev /usr/bin/sleep 2 & p2=$!; r2=$(peak $p2); wait $p2 || true
+mapfile -t bws < <(bwrap_closure_args /usr/bin/sleep)
+"$bin" -- /usr/bin/sleep 2 & p1=$!; r1=$(peak $p1); wait $p1 || true
+bwrap --unshare-user --tmpfs / "${bws[@]}" --proc /proc --dev /dev /usr/bin/sleep 2 & p2=$!; r2=$(peak $p2); wait $p2 || true
 printf '| confine-exec | bwrap | ratio |\n|---|---|---|\n| %s | %s | %s |\n' "$r1" "$r2" "$(ratio "$r1" "$r2")"
