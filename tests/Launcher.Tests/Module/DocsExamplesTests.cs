@@ -5,7 +5,7 @@ using ConfineExec.Launcher.Tests.Fixtures;
 namespace ConfineExec.Launcher.Tests.Module;
 
 /// <summary>
-/// The examples in docs/usage-systemd-container.md, as far as this machine allows: the unit file is systemd
+/// The examples in README.md, as far as this machine allows: the unit file is systemd
 /// syntax and its ExecStart= plans cleanly (--dry-run) with the published binary; the Dockerfile's ENTRYPOINT +
 /// CMD runs as pid 1 of a new pid namespace. The placeholder program /usr/bin/prog becomes /usr/bin/git, the
 /// user "prog" becomes daemon, and the state directory gets a unique name.
@@ -27,7 +27,7 @@ public sealed partial class DocsExamplesTests(ConfineExecFixture fixture) : IDis
 
     private static string Block(string lang)
     {
-        string doc = File.ReadAllText(Path.Combine(ConfineExecFixture.FindRepository(), "docs", "usage-systemd-container.md"));
+        string doc = File.ReadAllText(Path.Combine(ConfineExecFixture.FindRepository(), "README.md"));
         return CodeBlock().Matches(doc).Single(m => m.Groups["lang"].Value == lang).Groups["body"].Value;
     }
 

@@ -4,7 +4,7 @@ using ConfineExec.Launcher.Tests.Fixtures;
 namespace ConfineExec.Launcher.Tests.Module;
 
 /// <summary>
-/// "Using it in a container" (docs/usage-systemd-container.md): confine-exec as the first process of a new pid
+/// "Using it in a container" (README.md): confine-exec as the first process of a new pid
 /// namespace, the way a container runtime starts an entrypoint — `unshare --pid --fork --mount-proc confine-exec
 /// -- PROGRAM` as root. Exit status and signals must flow through pid 1.
 /// </summary>
