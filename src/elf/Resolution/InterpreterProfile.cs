@@ -40,9 +40,26 @@ public sealed partial class InterpreterProfile
         {
             if (Profiles.TryGetValue(key, out var cached) && cached.Path == realPath) return cached;
         }
-        var profile = FromImage(realPath, File.ReadAllBytes(realPath), HwCaps.Current);
+        var profile = FromImage(realPath, ReadImage(realPath), HwCaps.Current);
         lock (ProfilesLock) Profiles[key] = profile;
         return profile;
+    }
+
+    /// <summary>The loader image; IO failures become the closure contract's one exception type. A PT_INTERP that
+    /// names a directory (or any non-regular file) makes execve fail with EACCES, so the program is not executable.</summary>
+    private static byte[] ReadImage(string realPath)
+    {
+        try
+        {
+            return File.ReadAllBytes(realPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (Directory.Exists(realPath))
+                throw new ClosureException(ClosureError.ProgramNotExecutable, realPath, $"interpreter: {realPath}: is a directory (execve would fail with EACCES)");
+            string reason = e is UnauthorizedAccessException ? "permission denied" : e.Message.ReplaceLineEndings(" ");
+            throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot be read: {reason}");
+        }
     }
 
     /// <summary>Builds a profile from the loader image bytes.</summary>
