@@ -11,6 +11,11 @@ public static class BenchProgram
 {
     public static void Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "--measure")
+        {
+            Measure.Run(args.Length > 1 ? int.Parse(args[1]) : 200);
+            return;
+        }
         var config = DefaultConfig.Instance
             .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithId("in-process"))
             .WithOptions(ConfigOptions.DisableOptimizationsValidator);

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Whole-process comparisons of confine-exec with its peers, in one run on one machine (warm page cache).
-#   bench/compare.sh [--runs N] [--quick]      (run as root; installs hyperfine, libtree, bubblewrap, jq)
+#   bench/compare.sh [--runs N] [--quick] [--sections 1,2,3,4]   (run as root; installs hyperfine, libtree,
+#   bubblewrap, jq)
 # Prints medians (ms) and ratios against each peer measured in the same run; raw hyperfine JSON goes to
 # bench/results/. Never used as a test assertion.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=50; quick=0
-while (($#)); do case $1 in --runs) runs=$2; shift 2;; --quick) quick=1; runs=10; shift;; *) echo "usage: $0 [--runs N] [--quick]" >&2; exit 2;; esac; done
+runs=50; quick=0; sections=1,2,3,4
+while (($#)); do case $1 in --runs) runs=$2; shift 2;; --quick) quick=1; runs=10; shift;; --sections) sections=$2; shift 2;;
+  *) echo "usage: $0 [--runs N] [--quick] [--sections 1,2,3,4]" >&2; exit 2;; esac; done
+want() { [[ ",$sections," == *",$1,"* ]]; }
 
 need=()
 for t in hyperfine:hyperfine libtree:libtree bwrap:bubblewrap jq:jq; do command -v "${t%%:*}" >/dev/null || need+=("${t#*:}"); done
@@ -28,7 +31,8 @@ echo "confine-exec $("$bin" --version 2>/dev/null || echo '?'), runs=$runs"
 echo
 
 # 1. Closure listing -------------------------------------------------------------------------------
-echo "## 1. Closure listing (median ms; ratio = confine-exec / peer)"
+if want 1; then
+echo "## 1. Closure listing (median ms; ratio = confine-exec / peer; objects = lines of ld.so --list)"
 printf '| program | objects | confine-exec | ld.so --list | libtree | ldd | vs ld.so | vs libtree | vs ldd |\n|---|---|---|---|---|---|---|---|---|\n'
 for p in /usr/bin/git /usr/bin/python3 /usr/bin/gdb /usr/lib/postgresql/15/bin/postgres /usr/lib/llvm-14/bin/clangd; do
   [[ -x $p ]] || continue
@@ -40,6 +44,8 @@ for p in /usr/bin/git /usr/bin/python3 /usr/bin/gdb /usr/lib/postgresql/15/bin/p
     "$(ratio "$c" "$l")" "$(ratio "$c" "$t")" "$(ratio "$c" "$d")"
 done
 echo
+fi
+want 2 || want 3 || want 4 || exit 0
 
 # bwrap arguments reproducing confine-exec's closure binds by hand (files ro-bound, symlinks recreated).
 bwrap_closure_args() {
@@ -51,6 +57,7 @@ bwrap_closure_args() {
 mapfile -t bw < <(bwrap_closure_args /usr/bin/true)
 
 # 2. Launch ----------------------------------------------------------------------------------------
+if want 2; then
 echo "## 2. Launch of /usr/bin/true (median ms)"
 j="$out/launch.json"
 hf "$j" \
@@ -65,8 +72,10 @@ printf '| mode | confine-exec | bwrap | ratio | unshare -Urm (floor) | plain tru
 printf '| full-apivfs | %.2f | %.2f | %s | %.2f | %.2f |\n' "$ce" "$bf" "$(ratio "$ce" "$bf")" "$us" "$tr"
 printf '| chroot-only | %.2f | %.2f | %s | | |\n' "$cc" "$bc" "$(ratio "$cc" "$bc")"
 echo
+fi
 
 # 3. Scaling with the number of read-only binds ----------------------------------------------------
+if want 3; then
 echo "## 3. Launch with N extra read-only file binds (median ms)"
 mkdir -p "$work/files"; for i in $(seq 1 3000); do : > "$work/files/f$i"; done
 printf '| binds | confine-exec | bwrap | ratio |\n|---|---|---|---|\n'
@@ -85,10 +94,13 @@ awk -v xs="${xs[*]}" -v ys="${ys[*]}" 'BEGIN { n = split(xs, x, " "); split(ys, 
   b = (n*sxy - sx*sy) / (n*sxx - sx*sx); a = (sy - b*sx) / n;
   printf "fit: %.3f ms + %.4f ms per bind (%.1f us per bind)\n", a, b, b*1000 }'
 echo
+fi
 
 # 4. Supervisor memory -----------------------------------------------------------------------------
+want 4 || exit 0
 echo "## 4. Peak RSS while supervising sleep (VmHWM, KiB)"
 peak() { local pid=$1; sleep 0.5; awk '/VmHWM/ { print $2 }' "/proc/$pid/status"; }
-"$bin" --package /usr/bin/sleep -- /usr/bin/sleep 2 & p1=$!; r1=$(peak $p1); wait $p1 || true
-bwrap --unshare-user --tmpfs / "${bw[@]}" $(bwrap_closure_args /usr/bin/sleep | tr '\n' ' ') --proc /proc --dev /dev /usr/bin/sleep 2 & p2=$!; r2=$(peak $p2); wait $p2 || true
+mapfile -t bws < <(bwrap_closure_args /usr/bin/sleep)
+"$bin" -- /usr/bin/sleep 2 & p1=$!; r1=$(peak $p1); wait $p1 || true
+bwrap --unshare-user --tmpfs / "${bws[@]}" --proc /proc --dev /dev /usr/bin/sleep 2 & p2=$!; r2=$(peak $p2); wait $p2 || true
 printf '| confine-exec | bwrap | ratio |\n|---|---|---|\n| %s | %s | %s |\n' "$r1" "$r2" "$(ratio "$r1" "$r2")"

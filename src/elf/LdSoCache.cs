@@ -48,7 +48,7 @@ public sealed class LdSoCache
     private static ReadOnlySpan<byte> NewMagic => "glibc-ld.so.cache1.1"u8;
     private static ReadOnlySpan<byte> OldMagic => "ld.so-1.7.0"u8;
 
-    private readonly record struct RawEntry(int Flags, int KeyStart, int KeyLength, ulong HwCap);
+    private readonly record struct RawEntry(int Flags, int KeyStart, int ValueStart, ulong HwCap);
     private sealed record PriorityMemo(IReadOnlyList<string> Active, uint[] Priorities);
 
     private byte[] _data = [];
@@ -57,18 +57,30 @@ public sealed class LdSoCache
     // (relative to the FILE start — the compat-format quirk), or -1 when unreadable.
     private int[] _hwcapsNameOffsets = [];
     private PriorityMemo? _priorityMemo; // one reference: safe to race
+    private string?[] _hwcapsNames = [];
+    private LdSoCacheEntry[]? _entries; // decoded on first use: lookups read raw bytes
 
     public required string Path { get; init; }
     public required LdSoCacheFormat Format { get; init; }
-    /// <summary>Entries in file order (all flags; lookups filter). For Compat files, the new-format part.</summary>
-    public required IReadOnlyList<LdSoCacheEntry> Entries { get; init; }
+    /// <summary>Entries in file order (all flags; lookups filter). For Compat files, the new-format part.
+    /// Decoded on first access: a lookup never needs them (it compares raw key bytes and decodes one value).</summary>
+    public IReadOnlyList<LdSoCacheEntry> Entries => _entries ??= DecodeEntries();
+
+    /// <summary>Number of entries (without decoding them).</summary>
+    public int Count => _raw.Length;
     /// <summary>The generator extension string (ldconfig version), or null.</summary>
     public string? Generator { get; init; }
 
     /// <summary>Parses; throws <see cref="ElfFormatException"/> on a corrupt file.</summary>
-    public static LdSoCache Parse(ReadOnlySpan<byte> data, string path)
+    public static LdSoCache Parse(ReadOnlySpan<byte> data, string path) => ParseOwned(data.ToArray(), path);
+
+    /// <summary>Parses <paramref name="owned"/>, which the cache keeps (no copy). Every string is checked
+    /// (inside the file, NUL-terminated) but none is decoded.</summary>
+    private static LdSoCache ParseOwned(byte[] owned, string path)
     {
+        ReadOnlySpan<byte> data = owned;
         var r = new EndianReader(data, 0, false, path);
+        int lastNul = data.LastIndexOf((byte)0);
         int length = data.Length;
         LdSoCacheFormat format;
         int header; // offset of the header whose entries ld.so searches
@@ -103,10 +115,10 @@ public sealed class LdSoCache
             return null!;
         }
 
-        var entries = new List<LdSoCacheEntry>();
         RawEntry[] raw;
         string? generator = null;
         int[] hwcapsNameOffsets = [];
+        string?[] hwcapsNames = [];
         if (format == LdSoCacheFormat.Old)
         {
             uint count = r.U32At(12, "nlibs");
@@ -117,10 +129,9 @@ public sealed class LdSoCache
                 r.Position = OldHeaderSize + i * OldEntrySize;
                 int flags = (int)r.U32("libs[].flags");
                 uint key = r.U32("libs[].key"), value = r.U32("libs[].value");
-                var (ks, kl, k) = ReadString(ref r, strings, key, i, "key");
-                var (_, _, v) = ReadString(ref r, strings, value, i, "value");
-                raw[i] = new RawEntry(flags, ks, kl, 0);
-                entries.Add(new LdSoCacheEntry(flags, k, v, 0, null, 0));
+                int ks = CheckString(ref r, lastNul, strings, key, i, "key");
+                int vs = CheckString(ref r, lastNul, strings, value, i, "value");
+                raw[i] = new RawEntry(flags, ks, vs, 0);
             }
         }
         else
@@ -139,13 +150,13 @@ public sealed class LdSoCache
 
             ReadExtensions(ref r, extensionOffset, header, out generator, out int hwcapsAt, out int hwcapsCount);
             hwcapsNameOffsets = new int[hwcapsCount];
-            var hwcapsNames = new string?[hwcapsCount];
+            hwcapsNames = new string?[hwcapsCount];
             for (int i = 0; i < hwcapsCount; i++)
             {
                 uint off = r.U32At((ulong)(hwcapsAt + 4 * i), "glibc-hwcaps extension");
                 // Display name: relative to the new header, as ldconfig wrote it.
-                var (_, _, name) = ReadString(ref r, header, off, i, "glibc-hwcaps name", "glibc-hwcaps extension");
-                hwcapsNames[i] = name;
+                int ns = CheckString(ref r, lastNul, header, off, i, "glibc-hwcaps name", "glibc-hwcaps extension");
+                hwcapsNames[i] = Encoding.UTF8.GetString(CStringAt(data, ns));
                 // What glibc's glibc_hwcaps_compare reads: relative to the file start.
                 hwcapsNameOffsets[i] = off < (uint)length && data[(int)off..].IndexOf((byte)0) >= 0 ? (int)off : -1;
             }
@@ -158,18 +169,9 @@ public sealed class LdSoCache
                 uint key = r.U32("libs[].key"), value = r.U32("libs[].value");
                 r.U32("libs[].osversion");
                 ulong hwcap = r.U64("libs[].hwcap");
-                var (ks, kl, k) = ReadString(ref r, header, key, i, "key");
-                var (_, _, v) = ReadString(ref r, header, value, i, "value");
-                string? subdir = null;
-                int isa = 0;
-                if (IsNamedHwcap(hwcap))
-                {
-                    isa = (int)((hwcap >> 32) & IsaLevelMask);
-                    uint index = (uint)hwcap;
-                    subdir = index < hwcapsNames.Length ? hwcapsNames[index] : null;
-                }
-                raw[i] = new RawEntry(flags, ks, kl, hwcap);
-                entries.Add(new LdSoCacheEntry(flags, k, v, hwcap, subdir, isa));
+                int ks = CheckString(ref r, lastNul, header, key, i, "key");
+                int vs = CheckString(ref r, lastNul, header, value, i, "value");
+                raw[i] = new RawEntry(flags, ks, vs, hwcap);
             }
         }
 
@@ -177,11 +179,11 @@ public sealed class LdSoCache
         {
             Path = path,
             Format = format,
-            Entries = entries,
             Generator = generator,
-            _data = data.ToArray(),
+            _data = owned,
             _raw = raw,
             _hwcapsNameOffsets = hwcapsNameOffsets,
+            _hwcapsNames = hwcapsNames,
         };
     }
 
@@ -189,19 +191,25 @@ public sealed class LdSoCache
     /// uses no cache.</summary>
     public static LdSoCache? TryLoad(string path)
     {
+        // Raw open/fstat/pread: the BCL's handle adds an advisory lock, a second fstat and an lseek per file.
+        int fd = Interop.Libc.OpenReadOnly(path);
+        if (fd < 0) return null;
         try
         {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            long size = RandomAccess.GetLength(handle);
-            if (size > int.MaxValue / 2) return null;
-            var buffer = new byte[size];
+            if (Interop.Libc.FStat(fd, out var st) != 0 || (st.Mode & Interop.Libc.S_IFMT) != Interop.Libc.S_IFREG
+                || st.Size > int.MaxValue / 2) return null;
+            var buffer = new byte[st.Size];
             long ignored = 0;
-            int n = ElfObjectReader.PRead(handle, buffer, 0, ref ignored);
-            return Parse(buffer.AsSpan(0, n), path);
+            int n = ElfObjectReader.PRead(fd, buffer, 0, ref ignored, path);
+            return ParseOwned(n == buffer.Length ? buffer : buffer.AsSpan(0, n).ToArray(), path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ElfFormatException)
+        catch (Exception e) when (e is IOException or ElfFormatException)
         {
             return null;
+        }
+        finally
+        {
+            Interop.Libc.close(fd);
         }
     }
 
@@ -222,7 +230,7 @@ public sealed class LdSoCache
     public string? Lookup(string name, uint isaLevelMask, IReadOnlyList<string> activeHwcapsSubdirs, LegacyHwcapFilter legacy, int flags = DefaultX8664Flags)
     {
         int i = FindIndex(name, isaLevelMask, activeHwcapsSubdirs, legacy, flags);
-        return i < 0 ? null : Entries[i].Value;
+        return i < 0 ? null : Encoding.UTF8.GetString(CStringAt(_data, _raw[i].ValueStart));
     }
 
     /// <summary>glibc 2.36 <c>search_cache</c>; returns the entry index or -1.</summary>
@@ -283,7 +291,14 @@ public sealed class LdSoCache
         return best;
     }
 
-    private ReadOnlySpan<byte> Key(int index) => _data.AsSpan(_raw[index].KeyStart, _raw[index].KeyLength);
+    private ReadOnlySpan<byte> Key(int index) => CStringAt(_data, _raw[index].KeyStart);
+
+    /// <summary>The NUL-terminated string at a start offset <see cref="CheckString"/> accepted.</summary>
+    private static ReadOnlySpan<byte> CStringAt(ReadOnlySpan<byte> data, int start)
+    {
+        var rest = data[start..];
+        return rest[..rest.IndexOf((byte)0)];
+    }
 
     private static bool IsNamedHwcap(ulong hwcap) => ((hwcap >> 32) & ~(ulong)IsaLevelMask) == HwcapExtension >> 32;
 
@@ -350,14 +365,38 @@ public sealed class LdSoCache
         }
     }
 
-    private static (int Start, int Length, string Text) ReadString(ref EndianReader r, int stringBase, uint offset, int index, string field, string? fieldName = null)
+    /// <summary>Checks that the string at <paramref name="stringBase"/> + <paramref name="offset"/> lies in the
+    /// file and is NUL-terminated; returns its start. A string starting at or before the file's last NUL is
+    /// terminated, so no string is scanned here; the field name is formatted only for the error.</summary>
+    private static int CheckString(ref EndianReader r, int lastNul, int stringBase, uint offset, int index, string field, string? fieldName = null)
     {
-        string name = fieldName ?? $"libs[{index}].{field}";
         ulong at = (ulong)stringBase + offset;
         if (at >= (ulong)r.Length)
-            ElfThrow.Invalid(r.Path, Math.Min((long)at, r.Length), name, $"string offset 0x{offset:x} (+0x{stringBase:x}) is outside the file ({r.Length} bytes)");
-        var bytes = r.CString(at, (ulong)r.Length, name, "the file");
-        return ((int)at, bytes.Length, Encoding.UTF8.GetString(bytes));
+            ElfThrow.Invalid(r.Path, Math.Min((long)at, r.Length), fieldName ?? $"libs[{index}].{field}", $"string offset 0x{offset:x} (+0x{stringBase:x}) is outside the file ({r.Length} bytes)");
+        if ((long)at > lastNul) r.CString(at, (ulong)r.Length, fieldName ?? $"libs[{index}].{field}", "the file"); // throws: unterminated
+        return (int)at;
+    }
+
+    private LdSoCacheEntry[] DecodeEntries()
+    {
+        var entries = new LdSoCacheEntry[_raw.Length];
+        bool newEntries = Format != LdSoCacheFormat.Old;
+        for (int i = 0; i < entries.Length; i++)
+        {
+            var e = _raw[i];
+            string key = Encoding.UTF8.GetString(CStringAt(_data, e.KeyStart));
+            string value = Encoding.UTF8.GetString(CStringAt(_data, e.ValueStart));
+            string? subdir = null;
+            int isa = 0;
+            if (newEntries && IsNamedHwcap(e.HwCap))
+            {
+                isa = (int)((e.HwCap >> 32) & IsaLevelMask);
+                uint index = (uint)e.HwCap;
+                subdir = index < _hwcapsNames.Length ? _hwcapsNames[index] : null;
+            }
+            entries[i] = new LdSoCacheEntry(e.Flags, key, value, e.HwCap, subdir, isa);
+        }
+        return entries;
     }
 
     private static string Printable(ReadOnlySpan<byte> s)

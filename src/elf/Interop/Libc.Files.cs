@@ -5,8 +5,9 @@ namespace ConfineExec.Elf.Interop;
 /// <summary>
 /// The few file-reading syscalls the closure walk needs that the BCL does not expose: <c>lstat</c>/<c>stat</c>/
 /// <c>fstat</c> (device and inode numbers, file type without following links), <c>readlink</c> and a raw
-/// <c>open</c> (the BCL's open adds an fstat and an advisory lock per file). All return errno instead of
-/// throwing: for a loader emulation ENOENT is an answer, not a failure.
+/// <c>open</c> (the BCL's open adds an fstat and an advisory lock per file), <c>pread</c> without the BCL's
+/// lseek per handle, and <c>mmap</c> for scanning a loader image without copying it. All return errno
+/// instead of throwing: for a loader emulation ENOENT is an answer, not a failure.
 /// </summary>
 internal static unsafe partial class Libc
 {
@@ -14,6 +15,7 @@ internal static unsafe partial class Libc
     internal const int O_CLOEXEC = 0x80000;
 
     internal const int ENOENT = 2;
+    internal const int EINTR = 4;
     internal const int EACCES = 13;
     internal const int ENOTDIR = 20;
     internal const int EINVAL = 22;
@@ -61,6 +63,15 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
     internal static partial nint pread(int fd, byte* buf, nint count, long offset);
 
+    internal const int PROT_READ = 1;
+    internal const int MAP_PRIVATE = 2;
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    internal static partial void* mmap(void* addr, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    internal static partial int munmap(void* addr, nuint length);
+
     /// <summary>open(O_RDONLY|O_CLOEXEC): the descriptor, or -errno.</summary>
     internal static int OpenReadOnly(string path)
     {
@@ -83,7 +94,7 @@ internal static unsafe partial class Libc
     /// <summary>readlink: the link text, or null with <paramref name="errno"/> set (EINVAL: not a link).</summary>
     internal static string? ReadLink(string path, out int errno)
     {
-        Span<byte> buffer = stackalloc byte[4096];
+        Span<byte> buffer = stackalloc byte[4096]; // PATH_MAX; not zeroed (SkipLocalsInit)
         nint n;
         fixed (byte* p = buffer)
             n = readlink(path, p, buffer.Length);

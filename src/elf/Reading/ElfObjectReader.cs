@@ -26,12 +26,37 @@ internal static class ElfObjectReader
 
     public static ElfObject Read(SafeFileHandle handle, string path)
     {
-        long fileLength = RandomAccess.GetLength(handle);
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            return Read((int)handle.DangerousGetHandle(), RandomAccess.GetLength(handle), default, path);
+        }
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>Reads from a raw descriptor of a file of <paramref name="fileLength"/> bytes. When the caller
+    /// already holds the file's first bytes (<paramref name="knownHead"/>, e.g. open_verify's 832) they are used
+    /// instead of reading the head again: the common library costs three preads (head, PT_DYNAMIC, strings).</summary>
+    internal static ElfObject Read(int fd, long fileLength, ReadOnlySpan<byte> knownHead, string path)
+    {
         long bytesRead = 0;
 
         Span<byte> headBuffer = stackalloc byte[HeadSize];
-        int n = PRead(handle, headBuffer, 0, ref bytesRead);
-        ReadOnlySpan<byte> head = headBuffer[..n];
+        scoped ReadOnlySpan<byte> head;
+        if (knownHead.Length >= Math.Min(HeadSize, fileLength) || knownHead.Length >= LoaderCompatibility.ReadSize)
+        {
+            head = knownHead;
+            bytesRead += knownHead.Length;
+        }
+        else
+        {
+            int n = PRead(fd, headBuffer, 0, ref bytesRead, path);
+            head = headBuffer[..n];
+        }
 
         ThrowIfNotElf(head, path);
         var h = ElfHeader.Read(head, path);
@@ -64,7 +89,7 @@ internal static class ElfObjectReader
             else
             {
                 rented = ArrayPool<byte>.Shared.Rent((int)tableSize);
-                int got = PRead(handle, rented.AsSpan(0, (int)tableSize), (long)h.PhOff, ref bytesRead);
+                int got = PRead(fd, rented.AsSpan(0, (int)tableSize), (long)h.PhOff, ref bytesRead, path);
                 table = rented.AsSpan(0, got);
             }
             try
@@ -77,11 +102,11 @@ internal static class ElfObjectReader
             }
         }
 
-        string? interpreter = interp is { } ip ? ReadInterpreter(handle, ip, fileLength, path, ref bytesRead) : null;
+        string? interpreter = interp is { } ip ? ReadInterpreter(fd, ip, fileLength, path, ref bytesRead) : null;
 
         var result = new DynamicInfo();
         if (dynamic is { } dp)
-            ReadDynamic(handle, dp, loads, fileLength, h, path, ref result, ref bytesRead);
+            ReadDynamic(fd, dp, loads, fileLength, h, path, ref result, ref bytesRead);
 
         return new ElfObject
         {
@@ -134,32 +159,28 @@ internal static class ElfObjectReader
         interp = null;
         dynamic = null;
         var r = new EndianReader(table, tableOffset, h.BigEndian, path);
+        // p_type leads both layouts: count the PT_LOADs first so one pass reads every header once.
         int loadCount = 0;
         for (int i = 0; i < h.PhNum; i++)
-        {
-            var ph = ProgramHeader.Read(ref r, h.Is64);
-            if (ph.Type == ProgramHeader.PT_LOAD) loadCount++;
-            else if (ph.Type == ProgramHeader.PT_INTERP) interp ??= ph;
-            else if (ph.Type == ProgramHeader.PT_DYNAMIC) dynamic ??= ph;
-        }
-        if (loadCount == 0) return [];
-        var loads = new ProgramHeader[loadCount];
-        r.Position = 0;
+            if (r.U32At((ulong)i * h.PhEntSize, "p_type") == ProgramHeader.PT_LOAD) loadCount++;
+        ProgramHeader[] loads = loadCount == 0 ? [] : new ProgramHeader[loadCount];
         for (int i = 0, k = 0; i < h.PhNum; i++)
         {
             var ph = ProgramHeader.Read(ref r, h.Is64);
             if (ph.Type == ProgramHeader.PT_LOAD) loads[k++] = ph;
+            else if (ph.Type == ProgramHeader.PT_INTERP) interp ??= ph;
+            else if (ph.Type == ProgramHeader.PT_DYNAMIC) dynamic ??= ph;
         }
         return loads;
     }
 
-    private static string ReadInterpreter(SafeFileHandle handle, ProgramHeader ph, long fileLength, string path, ref long bytesRead)
+    private static string ReadInterpreter(int fd, ProgramHeader ph, long fileLength, string path, ref long bytesRead)
     {
         CheckWithinFile(ph, fileLength, path, "PT_INTERP");
         if (ph.FileSize < 2 || ph.FileSize > MaxInterpreter)
             ElfThrow.Invalid(path, (long)ph.Offset, "PT_INTERP p_filesz", $"is {ph.FileSize}, expected 2..{MaxInterpreter} (the kernel's limits)");
         Span<byte> buffer = stackalloc byte[(int)ph.FileSize];
-        int got = PRead(handle, buffer, (long)ph.Offset, ref bytesRead);
+        int got = PRead(fd, buffer, (long)ph.Offset, ref bytesRead, path);
         var r = new EndianReader(buffer[..got], (long)ph.Offset, false, path);
         return r.Utf8String(0, ph.FileSize, "PT_INTERP", "p_filesz");
     }
@@ -180,7 +201,7 @@ internal static class ElfObjectReader
         public ulong Flags, Flags1;
     }
 
-    private static void ReadDynamic(SafeFileHandle handle, ProgramHeader dp, ProgramHeader[] loads, long fileLength,
+    private static void ReadDynamic(int fd, ProgramHeader dp, ProgramHeader[] loads, long fileLength,
         in ElfHeader h, string path, ref DynamicInfo info, ref long bytesRead)
     {
         CheckWithinFile(dp, fileLength, path, "PT_DYNAMIC");
@@ -202,7 +223,7 @@ internal static class ElfObjectReader
             {
                 int want = (int)Math.Min((ulong)(DynamicChunk / entrySize * entrySize), (dp.FileSize - done) / (ulong)entrySize * (ulong)entrySize);
                 long at = (long)(dp.Offset + done);
-                int got = PRead(handle, chunk.AsSpan(0, want), at, ref bytesRead);
+                int got = PRead(fd, chunk.AsSpan(0, want), at, ref bytesRead, path);
                 var r = new EndianReader(chunk.AsSpan(0, got), at, h.BigEndian, path);
                 int count = got / entrySize;
                 for (int i = 0; i < count; i++)
@@ -284,7 +305,7 @@ internal static class ElfObjectReader
         var order = new ulong[refs.Count];
         for (int i = 0; i < order.Length; i++) order[i] = refs[i].Offset;
         Array.Sort(order);
-        var decoded = new Dictionary<ulong, string>(order.Length);
+        var decoded = new string[order.Length]; // decoded[k]: the string at order[k]
         byte[] window = ArrayPool<byte>.Shared.Rent(InitialStringSlack * 2);
         try
         {
@@ -303,7 +324,7 @@ internal static class ElfObjectReader
                         ArrayPool<byte>.Shared.Return(window);
                         window = ArrayPool<byte>.Shared.Rent(size);
                     }
-                    int got = PRead(handle, window.AsSpan(0, size), (long)(strtabOffset + first), ref bytesRead);
+                    int got = PRead(fd, window.AsSpan(0, size), (long)(strtabOffset + first), ref bytesRead, path);
                     var span = window.AsSpan(0, got);
                     if (got == size && end < limit && span[(int)(order[last] - first)..].IndexOf((byte)0) < 0)
                     {
@@ -313,9 +334,9 @@ internal static class ElfObjectReader
                     var r = new EndianReader(span, (long)(strtabOffset + first), h.BigEndian, path);
                     for (int k = c; k <= last; k++)
                     {
-                        if (decoded.ContainsKey(order[k])) continue;
+                        if (k > c && order[k] == order[k - 1]) { decoded[k] = decoded[k - 1]; continue; }
                         string field = FieldFor(refs, order[k]);
-                        decoded[order[k]] = Encoding.UTF8.GetString(r.CString(order[k] - first, (ulong)got, field, limitName));
+                        decoded[k] = Encoding.UTF8.GetString(r.CString(order[k] - first, (ulong)got, field, limitName));
                     }
                     break;
                 }
@@ -326,7 +347,7 @@ internal static class ElfObjectReader
         {
             ArrayPool<byte>.Shared.Return(window);
         }
-        Assign(refs, decoded, ref info);
+        Assign(refs, order, decoded, ref info);
     }
 
     private static string FieldFor(List<StringRef> refs, ulong offset)
@@ -335,11 +356,11 @@ internal static class ElfObjectReader
         return "string";
     }
 
-    private static void Assign(List<StringRef> refs, Dictionary<ulong, string> decoded, ref DynamicInfo info)
+    private static void Assign(List<StringRef> refs, ulong[] order, string[] decoded, ref DynamicInfo info)
     {
         foreach (var s in refs)
         {
-            string value = decoded[s.Offset];
+            string value = decoded[Array.BinarySearch(order, s.Offset)];
             switch (s.Tag)
             {
                 case DynamicEntry.DT_NEEDED: (info.Needed ??= new List<string>(8)).Add(value); break;
@@ -351,6 +372,23 @@ internal static class ElfObjectReader
                 case DynamicEntry.DT_RUNPATH: info.RunPath = value; break;
             }
         }
+    }
+
+    /// <summary>pread(2) on a raw descriptor until <paramref name="buffer"/> is full or end of file (no lseek,
+    /// no handle bookkeeping); returns the bytes read. An error is an IOException, as RandomAccess.Read gives.</summary>
+    internal static int PRead(int fd, Span<byte> buffer, long offset, ref long bytesRead, string path)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = Interop.Libc.PRead(fd, buffer[total..], offset + total);
+            if (n == -Interop.Libc.EINTR) continue;
+            if (n < 0) throw new IOException($"pread {path} at offset {offset + total}: errno {-n}", -n);
+            if (n == 0) break;
+            total += n;
+        }
+        bytesRead += total;
+        return total;
     }
 
     /// <summary>pread until <paramref name="buffer"/> is full or end of file; returns the bytes read.</summary>

@@ -46,20 +46,24 @@ internal ref struct EndianReader
         return _data.Slice((int)offset, (int)length);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte U8(string field) => Next(1, field)[0];
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ushort U16(string field)
     {
         var s = Next(2, field);
         return BigEndian ? BinaryPrimitives.ReadUInt16BigEndian(s) : BinaryPrimitives.ReadUInt16LittleEndian(s);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint U32(string field)
     {
         var s = Next(4, field);
         return BigEndian ? BinaryPrimitives.ReadUInt32BigEndian(s) : BinaryPrimitives.ReadUInt32LittleEndian(s);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong U64(string field)
     {
         var s = Next(8, field);
@@ -67,9 +71,11 @@ internal ref struct EndianReader
     }
 
     /// <summary>An ELF "word" of the object's class: Elf32_Addr/Off/Word (4 bytes) or the 64-bit ones (8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong Word(bool is64, string field) => is64 ? U64(field) : U32(field);
 
     /// <summary>Random-access u32 (does not move <see cref="Position"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly uint U32At(ulong offset, string field)
     {
         var s = Slice(offset, 4, field);
@@ -77,6 +83,7 @@ internal ref struct EndianReader
     }
 
     /// <summary>Random-access u64 (does not move <see cref="Position"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly ulong U64At(ulong offset, string field)
     {
         var s = Slice(offset, 8, field);
@@ -102,6 +109,7 @@ internal ref struct EndianReader
     public readonly string Utf8String(ulong offset, ulong limit, string field, string limitName) =>
         Encoding.UTF8.GetString(CString(offset, limit, field, limitName));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ReadOnlySpan<byte> Next(int size, string field)
     {
         var s = Slice((ulong)Position, (ulong)size, field);

@@ -1,5 +1,5 @@
+using System.Buffers.Binary;
 using System.Text;
-using System.Text.RegularExpressions;
 using ConfineExec.Elf.Interop;
 
 namespace ConfineExec.Elf;
@@ -12,7 +12,7 @@ namespace ConfineExec.Elf;
 /// <c>&lt;store path&gt;/lib/</c>, <c>$LIB</c> = <c>lib</c>, cache <c>&lt;store path&gt;/etc/ld.so.cache</c>
 /// (which nixpkgs deletes, so no cache is used) — whatever strings a copied image carries.
 /// </summary>
-public sealed partial class InterpreterProfile
+public sealed class InterpreterProfile
 {
     /// <summary>The interpreter's canonical host path.</summary>
     public required string Path { get; init; }
@@ -40,34 +40,64 @@ public sealed partial class InterpreterProfile
         {
             if (Profiles.TryGetValue(key, out var cached) && cached.Path == realPath) return cached;
         }
-        var profile = FromImage(realPath, ReadImage(realPath), HwCaps.Current);
+        var profile = FromMappedImage(realPath);
         lock (ProfilesLock) Profiles[key] = profile;
         return profile;
     }
 
-    /// <summary>The loader image; IO failures become the closure contract's one exception type. A PT_INTERP that
-    /// names a directory (or any non-regular file) makes execve fail with EACCES, so the program is not executable.</summary>
+    /// <summary>The whole image (fallback when it cannot be mapped); IO failures become ClosureException.</summary>
     private static byte[] ReadImage(string realPath)
     {
-        try
-        {
-            return File.ReadAllBytes(realPath);
-        }
+        try { return File.ReadAllBytes(realPath); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            if (Directory.Exists(realPath))
-                throw new ClosureException(ClosureError.ProgramNotExecutable, realPath, $"interpreter: {realPath}: is a directory (execve would fail with EACCES)");
-            string reason = e is UnauthorizedAccessException ? "permission denied" : e.Message.ReplaceLineEndings(" ");
-            throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot be read: {reason}");
+            throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot be read: {e.Message.ReplaceLineEndings(" ")}");
+        }
+    }
+
+    /// <summary>Scans the loader image through a read-only private mapping: the page cache's pages are used in
+    /// place (a copy of the whole image costs a large allocation, its zeroing and page faults on every run).</summary>
+    private static unsafe InterpreterProfile FromMappedImage(string realPath)
+    {
+        int fd = Libc.OpenReadOnly(realPath);
+        if (fd < 0)
+            throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot open: errno {-fd}");
+        try
+        {
+            // A PT_INTERP naming a directory (or any non-regular file) makes execve fail with EACCES: the program
+            // is not executable (126), and nothing below may throw the BCL's IO exceptions out of the closure.
+            bool statted = Libc.FStat(fd, out var st) == 0;
+            if (statted && (st.Mode & 0xF000) != 0x8000 /* S_IFREG */)
+                throw new ClosureException(ClosureError.ProgramNotExecutable, realPath, $"interpreter: {realPath}: not a regular file (execve would fail with EACCES)");
+            if (!statted || st.Size <= 0 || st.Size > int.MaxValue)
+                return FromImage(realPath, ReadImage(realPath), HwCaps.Current);
+            void* map = Libc.mmap(null, (nuint)st.Size, Libc.PROT_READ, Libc.MAP_PRIVATE, fd, 0);
+            if (map == (void*)-1)
+                return FromImage(realPath, ReadImage(realPath), HwCaps.Current);
+            try
+            {
+                return FromImage(realPath, new ReadOnlySpan<byte>(map, (int)st.Size), HwCaps.Current);
+            }
+            finally
+            {
+                Libc.munmap(map, (nuint)st.Size);
+            }
+        }
+        finally
+        {
+            Libc.close(fd);
         }
     }
 
     /// <summary>Builds a profile from the loader image bytes.</summary>
     public static InterpreterProfile FromImage(string realPath, ReadOnlySpan<byte> image, HwCaps hwCaps)
     {
-        string[]? systemDirs = FindSystemDirs(image);
-        string? cache = FindCachePath(image);
-        Version version = FindVersion(image) ?? new Version(2, 36);
+        // The strings live in .rodata, inside the read-only data segment: scan that first (a sixth of ld.so's
+        // image), the whole image only for what it does not hold.
+        var rodata = ReadOnlyData(image);
+        string[]? systemDirs = FindSystemDirs(rodata) ?? FindSystemDirs(image);
+        string? cache = FindCachePath(rodata) ?? FindCachePath(image);
+        Version version = FindVersion(rodata) ?? FindVersion(image) ?? new Version(2, 36);
         string? dstLib = null;
         if (systemDirs is not null)
         {
@@ -75,17 +105,15 @@ public sealed partial class InterpreterProfile
             // $(notdir $(slibdir)). Take whichever of the two the image holds as a string of its own.
             string multiarch = systemDirs[0].Trim('/');
             string notdir = multiarch.Contains('/') ? multiarch[(multiarch.LastIndexOf('/') + 1)..] : multiarch;
-            dstLib = HasString(image, multiarch) ? multiarch : notdir;
+            dstLib = HasString(rodata, multiarch) || HasString(image, multiarch) ? multiarch : notdir;
         }
 
-        var store = NixStoreGlibc().Match(realPath);
-        if (store.Success)
+        if (TryParseNixGlibcLoader(realPath, out string storePath, out string storeVersion))
         {
-            string storePath = store.Groups["store"].Value;
             systemDirs = [storePath + "/lib/"];
             dstLib = "lib";
             cache = storePath + "/etc/ld.so.cache";
-            if (Version.TryParse(store.Groups["ver"].Value, out var v)) version = v;
+            if (Version.TryParse(storeVersion, out var v)) version = v;
         }
 
         systemDirs ??= ["/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib/", "/usr/lib/"];
@@ -114,8 +142,60 @@ public sealed partial class InterpreterProfile
         return false;
     }
 
-    [GeneratedRegex(@"^(?<store>.*/nix/store/[0-9a-df-np-sv-z]{32}-glibc-(?<ver>[0-9]+\.[0-9]+)[^/]*)/lib(64)?/ld-linux-x86-64\.so\.2$")]
-    private static partial Regex NixStoreGlibc();
+    /// <summary>
+    /// <c>&lt;prefix&gt;/nix/store/&lt;32 nix-base32&gt;-glibc-&lt;major&gt;.&lt;minor&gt;&lt;rest&gt;/lib[64]/ld-linux-x86-64.so.2</c>:
+    /// the store path (everything before <c>/lib</c>) and "major.minor". Hand-written rather than a regex: the
+    /// regex engine alone would add hundreds of types to every start of the launcher.
+    /// </summary>
+    internal static bool TryParseNixGlibcLoader(string path, out string storePath, out string version)
+    {
+        storePath = version = "";
+        const string loader = "/ld-linux-x86-64.so.2";
+        ReadOnlySpan<char> p = path;
+        if (!p.EndsWith(loader, StringComparison.Ordinal)) return false;
+        p = p[..^loader.Length];
+        if (p.EndsWith("/lib64", StringComparison.Ordinal)) p = p[..^"/lib64".Length];
+        else if (p.EndsWith("/lib", StringComparison.Ordinal)) p = p[..^"/lib".Length];
+        else return false;
+        int slash = p.LastIndexOf('/');
+        if (slash < 0 || !p[..(slash + 1)].EndsWith(NixStore.Prefix, StringComparison.Ordinal)) return false;
+        var name = p[(slash + 1)..];
+        if (!NixStore.IsStoreName(name) || !name[33..].StartsWith("glibc-", StringComparison.Ordinal)) return false;
+        var v = name[(33 + "glibc-".Length)..];
+        int major = 0;
+        while (major < v.Length && char.IsAsciiDigit(v[major])) major++;
+        if (major == 0 || major >= v.Length || v[major] != '.') return false;
+        int minor = major + 1;
+        while (minor < v.Length && char.IsAsciiDigit(v[minor])) minor++;
+        if (minor == major + 1) return false;
+        storePath = p.ToString();
+        version = v[..minor].ToString();
+        return true;
+    }
+
+    /// <summary>The file bytes of the read-only, non-executable PT_LOAD segments after the first one (the
+    /// first holds the headers and dynamic symbols), from the first such segment's start to the last one's end;
+    /// the whole image when it is not a little-endian ELF64 file or has no such segment.</summary>
+    private static ReadOnlySpan<byte> ReadOnlyData(ReadOnlySpan<byte> image)
+    {
+        const uint PT_LOAD = 1, PF_X = 1, PF_W = 2;
+        if (image.Length < 64 || !ElfObject.HasElfMagic(image) || image[4] != 2 || image[5] != 1) return image;
+        ulong phoff = BinaryPrimitives.ReadUInt64LittleEndian(image[0x20..]);
+        int phnum = BinaryPrimitives.ReadUInt16LittleEndian(image[0x38..]);
+        if (BinaryPrimitives.ReadUInt16LittleEndian(image[0x36..]) != 56 || phoff > (ulong)image.Length
+            || (ulong)phnum * 56 > (ulong)image.Length - phoff) return image;
+        ulong start = ulong.MaxValue, end = 0;
+        for (int i = 0; i < phnum; i++)
+        {
+            var ph = image.Slice((int)phoff + 56 * i, 56);
+            uint type = BinaryPrimitives.ReadUInt32LittleEndian(ph), flags = BinaryPrimitives.ReadUInt32LittleEndian(ph[4..]);
+            ulong offset = BinaryPrimitives.ReadUInt64LittleEndian(ph[8..]), size = BinaryPrimitives.ReadUInt64LittleEndian(ph[32..]);
+            if (type != PT_LOAD || (flags & (PF_X | PF_W)) != 0 || offset == 0 || offset >= (ulong)image.Length) continue;
+            start = Math.Min(start, offset);
+            end = Math.Max(end, Math.Min((ulong)image.Length, offset + size));
+        }
+        return start < end ? image[(int)start..(int)end] : image;
+    }
 
     /// <summary>
     /// <c>SYSTEM_DIRS</c> is one literal "d1/\0d2/\0…": a run of NUL-separated absolute strings each ending in

@@ -13,9 +13,13 @@ internal sealed class LibrarySearch
     private readonly InterpreterProfile _profile;
     private readonly LdSoCache? _cache;
     private readonly List<LinkMap> _loaded = new(32);
+    // For each name: the first loaded object (in load order) matching it by l_name, l_libname or SONAME —
+    // what _dl_map_object's walk over the loaded list finds, without walking it for every DT_NEEDED.
+    private readonly Dictionary<string, LinkMap> _byName = new(64, StringComparer.Ordinal);
     private readonly LinkMap _main;
     private readonly SearchPath? _ldLibraryPath;
     private readonly bool _allowMissing;
+    private readonly Dictionary<SearchPath, string[]> _prefixes = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>True when some lookup was answered by ld.so.cache with a file the default dirs would not give.</summary>
     public bool NeedsCache { get; private set; }
@@ -58,7 +62,7 @@ internal sealed class LibrarySearch
 
     private void Resolve(string interpString, string interpHost, bool preload)
     {
-        _loaded.Add(_main);
+        Append(_main);
         var bfs = new List<LinkMap>(32) { _main };
 
         // dl_main registers ld.so under its PT_INTERP string; its SONAME matches lazily like any other.
@@ -67,7 +71,7 @@ internal sealed class LibrarySearch
         {
             var rtld = new LinkMap { Name = interpString, HostPath = interpHost, Elf = rtldCheck.Object!, Origin = Dirname(interpHost), Dev = rtldCheck.Dev, Ino = rtldCheck.Ino };
             rtld.Names.Add(interpString);
-            _loaded.Add(rtld);
+            Append(rtld);
         }
 
         if (preload && _ctx.Environment.TryGetValue("LD_PRELOAD", out var pre))
@@ -119,14 +123,10 @@ internal sealed class LibrarySearch
     {
         isNew = false;
         failure = null;
-        foreach (var l in _loaded)
+        if (_byName.TryGetValue(name, out var known))
         {
-            if (l.Name == name || l.Names.Contains(name)) return l;
-            if (l.Elf.SoName is { } so && so == name)
-            {
-                l.Names.Add(name);
-                return l;
-            }
+            if (known.Name != name && !known.Names.Contains(name)) known.Names.Add(name); // matched by SONAME
+            return known;
         }
 
         LoaderFile.Result found;
@@ -145,17 +145,28 @@ internal sealed class LibrarySearch
         {
             if (l.Dev == found.Dev && l.Ino == found.Ino && (l.Dev | l.Ino) != 0)
             {
-                if (!l.Names.Contains(name)) l.Names.Add(name);
+                // No loaded object answered to this name (else the index had it): this one is the first.
+                l.Names.Add(name);
+                _byName.TryAdd(name, l);
                 return l;
             }
         }
         string host = HostPathOf(realName);
         var map = new LinkMap { Name = realName, HostPath = host, Elf = found.Object!, Loader = loader, Origin = Dirname(host), Dev = found.Dev, Ino = found.Ino };
         map.Names.Add(name);
-        _loaded.Add(map);
+        Append(map);
         _ctx.Collector.AddPath(host, reason, loader.HostPath);
         isNew = true;
         return map;
+    }
+
+    /// <summary>Adds to the loaded list; names already answered by an earlier object keep that answer.</summary>
+    private void Append(LinkMap map)
+    {
+        _loaded.Add(map);
+        _byName.TryAdd(map.Name, map);
+        foreach (var n in map.Names) _byName.TryAdd(n, map);
+        if (map.Elf.SoName is { } so) _byName.TryAdd(so, map);
     }
 
     /// <summary><c>_dl_map_new_object</c>'s search for a name without '/'.</summary>
@@ -203,7 +214,7 @@ internal sealed class LibrarySearch
                 {
                     realName = cached;
                     reason = "needed via ld.so.cache";
-                    if (!NeedsCache) NeedsCache = !SameAsDefault(name, found, noDefault);
+                    if (!NeedsCache) NeedsCache = !SameAsDefault(name, cached, found, noDefault);
                     return true;
                 }
                 otherClass |= found.OtherClass;
@@ -221,12 +232,44 @@ internal sealed class LibrarySearch
     }
 
     /// <summary>Would the default directories give the same file as the cache did? (Else the root needs the cache.)</summary>
-    private bool SameAsDefault(string name, LoaderFile.Result cacheHit, bool noDefault)
+    private bool SameAsDefault(string name, string cachedPath, LoaderFile.Result cacheHit, bool noDefault)
     {
         if (noDefault) return false;
+        // The usual answer (a Debian cache value is "<first system dir><name>"): the default search's first
+        // candidate is the very path the cache gave and that open_verify just accepted — no second open.
+        if (FirstDefaultCandidate(name) is { } first && first == cachedPath) return true;
         bool other = false;
         if (!OpenPath(name, _ctx.DefaultPath(_profile), ref other, out var viaDefault, out _, out _, readObject: false)) return false;
         return viaDefault.Dev == cacheHit.Dev && viaDefault.Ino == cacheHit.Ino;
+    }
+
+    /// <summary>The first path the default search would open for <paramref name="name"/> (the first existing
+    /// search prefix), or null when none exists.</summary>
+    private string? FirstDefaultCandidate(string name)
+    {
+        var prefixes = ExistingPrefixes(_ctx.DefaultPath(_profile));
+        return prefixes.Length == 0 ? null : HostPathOf(prefixes[0] + name);
+    }
+
+    /// <summary>The search prefixes of <paramref name="path"/> (each directory's hwcaps subdirs, then the
+    /// directory) that exist, in search order: computed once per list, as glibc keeps each prefix's
+    /// existence once it has probed it.</summary>
+    private string[] ExistingPrefixes(SearchPath path)
+    {
+        if (_prefixes.TryGetValue(path, out var known)) return known;
+        var subdirs = _profile.SearchSubdirs;
+        var existing = new List<string>(path.Directories.Length);
+        foreach (var dir in path.Directories)
+        {
+            for (int s = 0; s < subdirs.Length; s++)
+            {
+                string prefix = subdirs[s].Length == 0 ? dir : dir + subdirs[s];
+                if (_ctx.DirectoryExists(prefix)) existing.Add(prefix);
+            }
+        }
+        known = existing.ToArray();
+        _prefixes[path] = known;
+        return known;
     }
 
     /// <summary>
@@ -236,30 +279,24 @@ internal sealed class LibrarySearch
     private bool OpenPath(string name, SearchPath path, ref bool otherClass, out LoaderFile.Result found, out string realName, out string? failure, bool readObject = true)
     {
         failure = null;
-        var subdirs = _profile.SearchSubdirs;
-        foreach (var dir in path.Directories)
+        foreach (var prefix in ExistingPrefixes(path))
         {
-            for (int s = 0; s < subdirs.Length; s++)
+            string candidate = prefix + name;
+            var r = LoaderFile.OpenVerify(HostPathOf(candidate), readObject);
+            if (r.Verdict == LoaderFile.Verdict.Accepted)
             {
-                string prefix = dir + subdirs[s];
-                if (!_ctx.DirectoryExists(prefix)) continue;
-                string candidate = prefix + name;
-                var r = LoaderFile.OpenVerify(HostPathOf(candidate), readObject);
-                if (r.Verdict == LoaderFile.Verdict.Accepted)
-                {
-                    found = r;
-                    realName = candidate;
-                    return true;
-                }
-                if (r.Verdict == LoaderFile.Verdict.Fatal)
-                {
-                    found = r;
-                    realName = candidate;
-                    failure = $"{HostPathOf(candidate)}: {r.Problem}";
-                    return false;
-                }
-                otherClass |= r.OtherClass;
+                found = r;
+                realName = candidate;
+                return true;
             }
+            if (r.Verdict == LoaderFile.Verdict.Fatal)
+            {
+                found = r;
+                realName = candidate;
+                failure = $"{HostPathOf(candidate)}: {r.Problem}";
+                return false;
+            }
+            otherClass |= r.OtherClass;
         }
         found = default;
         realName = "";

@@ -1,5 +1,5 @@
 using ConfineExec.Elf.Interop;
-using Microsoft.Win32.SafeHandles;
+using ConfineExec.Elf.Reading;
 
 namespace ConfineExec.Elf;
 
@@ -25,20 +25,27 @@ internal static class LoaderFile
                 ? new Result(Verdict.Continue, null, 0, 0, e, false, null)
                 : new Result(Verdict.Fatal, null, 0, 0, e, false, $"cannot open shared object file: errno {e}");
         }
-        using var handle = new SafeFileHandle(fd, ownsHandle: true);
-        Span<byte> head = stackalloc byte[HeadSize];
-        int n = Libc.PRead(fd, head, 0);
-        if (n < 0) return new Result(Verdict.Fatal, null, 0, 0, -n, false, "cannot read file data");
-        Libc.FStat(fd, out var st);
-        switch (ElfObject.CheckCompatibility(head[..n], st.Size, out string reason))
+        try
         {
-            case ElfCompatibility.Incompatible:
-                return new Result(Verdict.Continue, null, 0, 0, Libc.ENOENT, reason.StartsWith("wrong ELF class", StringComparison.Ordinal), reason);
-            case ElfCompatibility.Invalid:
-                return new Result(Verdict.Fatal, null, 0, 0, 0, false, reason);
+            Span<byte> head = stackalloc byte[HeadSize];
+            int n = Libc.PRead(fd, head, 0);
+            if (n < 0) return new Result(Verdict.Fatal, null, 0, 0, -n, false, "cannot read file data");
+            Libc.FStat(fd, out var st);
+            switch (ElfObject.CheckCompatibility(head[..n], st.Size, out string reason))
+            {
+                case ElfCompatibility.Incompatible:
+                    return new Result(Verdict.Continue, null, 0, 0, Libc.ENOENT, reason.StartsWith("wrong ELF class", StringComparison.Ordinal), reason);
+                case ElfCompatibility.Invalid:
+                    return new Result(Verdict.Fatal, null, 0, 0, 0, false, reason);
+            }
+            // The reader starts from the bytes open_verify already holds: no second read of the head.
+            var obj = readObject ? ElfObjectReader.Read(fd, st.Size, head[..n], hostPath) : null;
+            return new Result(Verdict.Accepted, obj, st.Dev, st.Ino, 0, false, null);
         }
-        var obj = readObject ? ElfObject.Read(handle, hostPath) : null;
-        return new Result(Verdict.Accepted, obj, st.Dev, st.Ino, 0, false, null);
+        finally
+        {
+            Libc.close(fd);
+        }
     }
 
     /// <summary>glibc's FILEBUF_SIZE: what open_verify reads first.</summary>

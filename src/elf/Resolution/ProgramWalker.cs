@@ -86,13 +86,26 @@ internal sealed class ProgramWalker
     /// </summary>
     public void AddElf(string real, ReadOnlySpan<byte> head, string path, string reason, bool allowMissing, bool executable)
     {
-        int err = Libc.Stat(real, out var st);
-        if (ElfObject.CheckCompatibility(head, st.Size, out string problem) != ElfCompatibility.Compatible)
+        int fd = Libc.OpenReadOnly(real);
+        if (fd < 0)
+            throw new ClosureException(ClosureError.ProgramNotExecutable, path, $"{Kind(reason)}: {path}: cannot open: errno {-fd}");
+        ElfObject elf;
+        int err;
+        Libc.StatBuffer st;
+        try
         {
-            if (!executable) return; // foreign objects in a package are bound, not resolved
-            throw new ClosureException(ClosureError.ProgramNotExecutable, path, $"{Kind(reason)}: {path}: {problem}");
+            err = Libc.FStat(fd, out st);
+            if (ElfObject.CheckCompatibility(head, st.Size, out string problem) != ElfCompatibility.Compatible)
+            {
+                if (!executable) return; // foreign objects in a package are bound, not resolved
+                throw new ClosureException(ClosureError.ProgramNotExecutable, path, $"{Kind(reason)}: {path}: {problem}");
+            }
+            elf = Reading.ElfObjectReader.Read(fd, st.Size, default, real);
         }
-        var elf = ElfObject.Read(real);
+        finally
+        {
+            Libc.close(fd);
+        }
         if (!elf.HasDynamic && elf.Interpreter is null) return;
 
         string interpString = elf.Interpreter ?? ClosureBuilder.DefaultInterpreter;

@@ -19,6 +19,12 @@ public sealed class SymlinkChain
 
     private readonly Dictionary<string, Node> _nodes = new(StringComparer.Ordinal);
 
+    /// <summary>Where a walk stands after a directory path: the state the walk of any path below it continues
+    /// from. A closure's paths share a handful of directories, so each is walked once.</summary>
+    private sealed record Prefix(string? Current, NodeKind LastKind, int Errno, Hop[] Hops);
+
+    private readonly Dictionary<string, Prefix> _prefixes = new(StringComparer.Ordinal);
+
     /// <summary>A symlink met on the way: its path and its link text.</summary>
     public readonly record struct Hop(string LinkPath, string Target);
 
@@ -34,12 +40,52 @@ public sealed class SymlinkChain
         if (path.Length == 0 || path[0] != '/')
             throw new ArgumentException($"not absolute: {path}", nameof(path));
 
+        int slash = path.LastIndexOf('/');
+        if (slash > 0 && IsPlainName(path.AsSpan(slash + 1)))
+        {
+            // Continue from the (cached) walk of the directory: the same steps the full walk would take.
+            Prefix? dir;
+            try { dir = WalkPrefix(path[..slash]); }
+            catch (ClosureException) { dir = null; } // a loop: the full walk reports it for this path
+            if (dir is not null)
+            {
+                hops?.AddRange(dir.Hops);
+                if (dir.Current is null)
+                {
+                    errno = dir.Errno;
+                    return null;
+                }
+                var rest = new Stack<string>(4);
+                rest.Push(path[(slash + 1)..]);
+                return Walk(path, rest, dir.Current, dir.LastKind, dir.Hops.Length, hops, out isDirectory, out errno);
+            }
+        }
+
         // Pending components are kept reversed on a stack so link targets can be pushed in front.
         var pending = new Stack<string>();
         PushComponents(pending, path);
-        string current = "/";
-        int hopsTaken = 0;
-        NodeKind lastKind = NodeKind.Directory;
+        return Walk(path, pending, "/", NodeKind.Directory, 0, hops, out isDirectory, out errno);
+    }
+
+    private static bool IsPlainName(ReadOnlySpan<char> name) =>
+        name.Length != 0 && !name.SequenceEqual(".") && !name.SequenceEqual("..");
+
+    private Prefix WalkPrefix(string dir)
+    {
+        if (_prefixes.TryGetValue(dir, out var known)) return known;
+        var hops = new List<Hop>();
+        string? current = Resolve(dir, hops, out bool isDirectory, out int errno);
+        // A walk continuing below a non-directory fails with ENOTDIR, as NodeKind.Other makes it.
+        var prefix = new Prefix(current, isDirectory ? NodeKind.Directory : NodeKind.Other, errno, hops.ToArray());
+        _prefixes[dir] = prefix;
+        return prefix;
+    }
+
+    private string? Walk(string path, Stack<string> pending, string current, NodeKind lastKind, int hopsTaken,
+        List<Hop>? hops, out bool isDirectory, out int errno)
+    {
+        isDirectory = false;
+        errno = 0;
         while (pending.Count > 0)
         {
             string c = pending.Pop();

@@ -62,7 +62,7 @@ public static unsafe class PlanExecutor
                 supervisor.Attach(pid);
 
                 LaunchException? failure = AwaitExec(program, plan, pid, reportRead, sync.Write);
-                int status = WaitPid(pid);
+                int status = WaitPidReapingOthers(pid);
                 supervisor.Detach();
                 if (failure is not null)
                     throw failure;

@@ -62,6 +62,24 @@ internal static unsafe partial class Libc
         return status;
     }
 
+    /// <summary>waitpid(-1, 0) retried on EINTR until <paramref name="pid"/> is reaped; returns its raw wait status.
+    /// Any other child reaped on the way is discarded: as pid 1 of a pid namespace (a container entrypoint) every
+    /// orphan of PROGRAM becomes ours and would otherwise stay a zombie.</summary>
+    internal static int WaitPidReapingOthers(int pid)
+    {
+        int status;
+        int reaped;
+        while ((reaped = waitpid(-1, &status, 0)) != pid)
+        {
+            if (reaped >= 0)
+                continue;
+            int errno = LastErrno;
+            if (errno != EINTR)
+                throw new SyscallException("waitpid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), null, errno);
+        }
+        return status;
+    }
+
     /// <summary>kill(2) that ignores ESRCH (the child may already be gone).</summary>
     internal static void Kill(int pid, int sig) => _ = kill(pid, sig);
 

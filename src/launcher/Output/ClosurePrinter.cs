@@ -26,5 +26,14 @@ public static class ClosurePrinter
         _ => throw new System.Diagnostics.UnreachableException(kind.ToString()),
     };
 
-    static IEnumerable<ClosureEntry> Sorted(Closure closure) => closure.Entries.OrderBy(e => e.Path, StringComparer.Ordinal);
+    static IEnumerable<ClosureEntry> Sorted(Closure closure) =>
+        IsSorted(closure.Entries) ? closure.Entries : closure.Entries.OrderBy(e => e.Path, StringComparer.Ordinal);
+
+    // ClosureBuilder already returns entries in this order: check in O(n) rather than sort again.
+    static bool IsSorted(IReadOnlyList<ClosureEntry> entries)
+    {
+        for (int i = 1; i < entries.Count; i++)
+            if (string.CompareOrdinal(entries[i - 1].Path, entries[i].Path) > 0) return false;
+        return true;
+    }
 }

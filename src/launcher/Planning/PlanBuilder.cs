@@ -123,7 +123,10 @@ public static class PlanBuilder
 
         return new LaunchPlan
         {
-            Strategy = privileged && !sw.PrivateUsers ? ExecutionStrategy.InProcess : ExecutionStrategy.ForkedChild,
+            // In-process means execve replaces confine-exec: nobody would be left to remove a RuntimeDirectory=
+            // when PROGRAM exits (systemd removes it when the unit stops), so that needs the supervisor.
+            Strategy = privileged && !sw.PrivateUsers && !hostDirs.Any(d => d.RemoveOnExit)
+                ? ExecutionStrategy.InProcess : ExecutionStrategy.ForkedChild,
             UserNamespace = userns,
             UidMap = uidMap,
             GidMap = gidMap,

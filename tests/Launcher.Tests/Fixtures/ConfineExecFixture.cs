@@ -34,7 +34,7 @@ public sealed class ConfineExecFixture : IDisposable
             throw new InvalidOperationException("confine-exec --version failed:\n" + version);
     }
 
-    private static string FindRepository()
+    public static string FindRepository()
     {
         for (string? d = AppContext.BaseDirectory; d is not null; d = Path.GetDirectoryName(d))
             if (File.Exists(Path.Combine(d, "Launcher.sln")))

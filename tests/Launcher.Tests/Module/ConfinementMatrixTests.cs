@@ -9,14 +9,19 @@ namespace ConfineExec.Launcher.Tests.Module;
 /// bounds and must-exist), and stricter: nothing writable outside /tmp, /var/tmp, /run, /dev/shm, /dev/mqueue
 /// (for root too); a procfs/sysfs only at /proc and /sys in full-apivfs; no API directory at all in
 /// chroot-only; no /tmp or /var/tmp without PrivateTmp; outside the API directories, only closure paths and
-/// their parent directories.
+/// their parent directories. Root and the static user also get a StateDirectory=, which must be writable.
 /// </summary>
 [Collection(nameof(BinaryCollection))]
 public sealed class ConfinementMatrixTests(ConfineExecFixture fixture, PermissionWalker walker) : IClassFixture<PermissionWalker>, IDisposable
 {
     private readonly HostSnapshot _before = HostSnapshot.Take();
+    private readonly string _state = "confine-exec-matrix-" + Path.GetRandomFileName().Replace(".", "", StringComparison.Ordinal);
 
-    public void Dispose() => _before.AssertUnchanged();
+    public void Dispose()
+    {
+        if (Directory.Exists("/var/lib/" + _state)) Directory.Delete("/var/lib/" + _state, recursive: true);
+        _before.AssertUnchanged();
+    }
 
     public static TheoryData<Identity, string, bool> Cases()
     {
@@ -38,6 +43,10 @@ public sealed class ConfinementMatrixTests(ConfineExecFixture fixture, Permissio
         List<string> options = ["--mode", mode, .. Identities.Options(who)];
         // As the module's test: PrivateTmp= is set only where it differs from the mode's default.
         if (privateTmp != apivfs) options.AddRange(["-p", $"PrivateTmp={(privateTmp ? "yes" : "no")}"]);
+        // A StateDirectory= (which an unprivileged caller cannot create on the host): writable, and the only
+        // writable place outside the API directories.
+        string? state = who == Identity.UnprivilegedCaller ? null : "/var/lib/" + _state;
+        if (state is not null) options.AddRange(["-p", "StateDirectory=" + _state]);
         options.Add("--");
         options.Add(walker.Program);
 
@@ -52,9 +61,13 @@ public sealed class ConfinementMatrixTests(ConfineExecFixture fixture, Permissio
         // C4: root stays 0 (inside the user namespace in full-apivfs), a static user keeps its non-zero ids.
         Assert.Equal(Identities.Ids(who), (report.Uid, report.Gid));
 
-        CheckPerms.AssertPermissions(report, ExpectedTable(who, apivfs, privateTmp, closure));
+        Dictionary<string, Accessibility> table = ExpectedTable(who, apivfs, privateTmp, closure);
+        if (state is not null) table[state] = Accessibility.Writable;
+        CheckPerms.AssertPermissions(report, table);
+        if (state is not null) Assert.Equal(Accessibility.Writable, report.Paths[state]);
 
         var writableRoots = new List<string>();
+        if (state is not null) writableRoots.Add(state);
         if (privateTmp) writableRoots.AddRange(["/tmp", "/var/tmp"]);
         if (apivfs) writableRoots.AddRange(["/run", "/dev/shm", "/dev/mqueue"]);
         var allowed = new HashSet<string>(closure.SelectMany(AncestorsAndSelf), StringComparer.Ordinal) { "/" };
@@ -65,7 +78,7 @@ public sealed class ConfinementMatrixTests(ConfineExecFixture fixture, Permissio
                 failures.Add($"{path}: {level} outside the writable API directories");
             if (level == Accessibility.Special && !report.SpecialFileSystems.Contains(path) && !Under(path, "/dev"))
                 failures.Add($"{path}: a writable node outside /dev");
-            string? api = s_apiDirectories.FirstOrDefault(a => Under(path, a));
+            string? api = s_apiDirectories.Append(state ?? "/proc").FirstOrDefault(a => Under(path, a));
             if (api is null && !allowed.Contains(path))
                 failures.Add($"{path}: neither a closure entry nor a parent of one");
             if (api is "/tmp" or "/var/tmp" && !privateTmp)
