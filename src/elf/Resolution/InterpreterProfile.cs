@@ -45,6 +45,16 @@ public sealed class InterpreterProfile
         return profile;
     }
 
+    /// <summary>The whole image (fallback when it cannot be mapped); IO failures become ClosureException.</summary>
+    private static byte[] ReadImage(string realPath)
+    {
+        try { return File.ReadAllBytes(realPath); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot be read: {e.Message.ReplaceLineEndings(" ")}");
+        }
+    }
+
     /// <summary>Scans the loader image through a read-only private mapping: the page cache's pages are used in
     /// place (a copy of the whole image costs a large allocation, its zeroing and page faults on every run).</summary>
     private static unsafe InterpreterProfile FromMappedImage(string realPath)
@@ -54,11 +64,16 @@ public sealed class InterpreterProfile
             throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot open: errno {-fd}");
         try
         {
-            if (Libc.FStat(fd, out var st) != 0 || st.Size <= 0 || st.Size > int.MaxValue)
-                return FromImage(realPath, File.ReadAllBytes(realPath), HwCaps.Current);
+            // A PT_INTERP naming a directory (or any non-regular file) makes execve fail with EACCES: the program
+            // is not executable (126), and nothing below may throw the BCL's IO exceptions out of the closure.
+            bool statted = Libc.FStat(fd, out var st) == 0;
+            if (statted && (st.Mode & 0xF000) != 0x8000 /* S_IFREG */)
+                throw new ClosureException(ClosureError.ProgramNotExecutable, realPath, $"interpreter: {realPath}: not a regular file (execve would fail with EACCES)");
+            if (!statted || st.Size <= 0 || st.Size > int.MaxValue)
+                return FromImage(realPath, ReadImage(realPath), HwCaps.Current);
             void* map = Libc.mmap(null, (nuint)st.Size, Libc.PROT_READ, Libc.MAP_PRIVATE, fd, 0);
             if (map == (void*)-1)
-                return FromImage(realPath, File.ReadAllBytes(realPath), HwCaps.Current);
+                return FromImage(realPath, ReadImage(realPath), HwCaps.Current);
             try
             {
                 return FromImage(realPath, new ReadOnlySpan<byte>(map, (int)st.Size), HwCaps.Current);

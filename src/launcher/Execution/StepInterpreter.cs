@@ -256,8 +256,9 @@ internal static unsafe class StepInterpreter
 
     /// <summary>
     /// Opens <paramref name="path"/> (absolute, inside the root) as O_PATH. openat2 with RESOLVE_IN_ROOT clamps
-    /// absolute links and '..' at the root and refuses magic links; on ENOSYS a component-by-component walk
-    /// with O_NOFOLLOW refuses every symlink instead (stricter, never escaping).
+    /// absolute links and '..' at the root and refuses magic links; on ENOSYS <see cref="Walk"/> emulates it
+    /// component by component (links followed as text inside the root, never above it).
+    /// <paramref name="flags"/>: O_NOFOLLOW (a final symlink is opened as itself) and/or O_DIRECTORY.
     /// </summary>
     [MethodImpl(Opt)]
     private static int OpenInRoot(ChildProgram* p, byte* path, int flags)
@@ -272,32 +273,118 @@ internal static unsafe class StepInterpreter
                 return (int)fd;
             p->UseOpenat2 = 0;
         }
-        return WalkNoFollow(p, path, flags);
+        return Walk(p->RootFd, path, flags, inRoot: true);
     }
 
+    /// <summary>
+    /// Opens a host bind source as O_PATH without following any symlink on the way (openat2 RESOLVE_NO_SYMLINKS;
+    /// the plan only holds canonical sources, so a link met here was swapped in after planning). A final symlink
+    /// is opened as itself for the caller to refuse. On ENOSYS the same by <see cref="Walk"/> from "/".
+    /// </summary>
     [MethodImpl(Opt)]
-    private static int WalkNoFollow(ChildProgram* p, byte* path, int flags)
+    private static int OpenHostNoSymlinks(ChildProgram* p, byte* path)
     {
+        if (p->UseOpenat2 != 0)
+        {
+            open_how how = default;
+            how.flags = (ulong)(O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            how.resolve = RESOLVE_NO_SYMLINKS;
+            long fd = Sys(SYS_openat2, AT_FDCWD, (long)path, (long)&how, sizeof(open_how));
+            if (fd >= 0 || Errno() != ENOSYS)
+                return (int)fd;
+            p->UseOpenat2 = 0;
+        }
+        fixed (byte* slash = "/\0"u8)
+        {
+            int root = (int)Sys(SYS_openat, AT_FDCWD, (long)slash, O_PATH | O_CLOEXEC | O_DIRECTORY);
+            if (root < 0) return -1;
+            int fd = Walk(root, path, O_NOFOLLOW, inRoot: false);
+            return CloseAnd(root, fd);
+        }
+    }
+
+    /// <summary>
+    /// Component-by-component O_PATH|O_NOFOLLOW walk of <paramref name="path"/> from directory <paramref name="root"/>.
+    /// <paramref name="inRoot"/>: RESOLVE_IN_ROOT emulation — a symlink is read and its text resolved from the root
+    /// (absolute) or the current directory (relative), '..' stops at the root, at most 40 links (ELOOP). Otherwise
+    /// RESOLVE_NO_SYMLINKS: any link but a final one under O_NOFOLLOW is ELOOP, and '..' is refused (EXDEV).
+    /// The last component follows a link unless <paramref name="flags"/> has O_NOFOLLOW; O_DIRECTORY requires a directory.
+    /// </summary>
+    [MethodImpl(Opt)]
+    private static int Walk(int root, byte* path, int flags, bool inRoot)
+    {
+        const int Max = 4096;
+        byte* rest = stackalloc byte[Max];   // what is left to resolve
+        byte* link = stackalloc byte[Max];   // a link's text, then the rewritten rest
+        byte* done = stackalloc byte[Max];   // resolved components so far ("/a/b"), for '..'
         byte* name = stackalloc byte[256];
+        int len = Length(path);
+        if (len >= Max) { SetErrno(36 /* ENAMETOOLONG */); return -1; }
+        for (int i = 0; i <= len; i++) rest[i] = path[i];
+        int doneLen = 0;
+        int hops = 0;
         fixed (byte* dot = ".\0"u8)
         {
-            int cur = (int)Sys(SYS_openat, p->RootFd, (long)dot, O_PATH | O_CLOEXEC | O_DIRECTORY);
-            byte* c = path;
+            int cur = (int)Sys(SYS_openat, root, (long)dot, O_PATH | O_CLOEXEC | O_DIRECTORY);
+            int pos = 0;
             while (cur >= 0)
             {
-                while (*c == '/') c++;
-                if (*c == 0) return cur;
+                while (rest[pos] == '/') pos++;
+                if (rest[pos] == 0)
+                {
+                    if ((flags & O_DIRECTORY) != 0 && FileType(cur) != S_IFDIR) { SetErrno(ENOTDIR); return CloseAnd(cur, -1); }
+                    return cur;
+                }
                 int n = 0;
-                while (c[n] != 0 && c[n] != '/') n++;
+                while (rest[pos + n] != 0 && rest[pos + n] != '/') n++;
                 if (n > 255) { SetErrno(36 /* ENAMETOOLONG */); return CloseAnd(cur, -1); }
-                for (int i = 0; i < n; i++) name[i] = c[i];
+                for (int i = 0; i < n; i++) name[i] = rest[pos + i];
                 name[n] = 0;
-                c += n;
+                pos += n;
                 bool last = true;
-                for (byte* r = c; *r != 0; r++)
-                    if (*r != '/') { last = false; break; }
-                if (n == 2 && name[0] == '.' && name[1] == '.') { SetErrno(EXDEV); return CloseAnd(cur, -1); }
-                int next = (int)Sys(SYS_openat, cur, (long)name, O_PATH | O_CLOEXEC | O_NOFOLLOW | (last ? flags : O_DIRECTORY));
+                for (int r = pos; rest[r] != 0; r++)
+                    if (rest[r] != '/') { last = false; break; }
+                bool trailingSlash = rest[pos] == '/';
+                if (n == 1 && name[0] == '.') continue;
+                if (n == 2 && name[0] == '.' && name[1] == '.')
+                {
+                    if (!inRoot) { SetErrno(EXDEV); return CloseAnd(cur, -1); }
+                    while (doneLen > 0 && done[doneLen - 1] != '/') doneLen--;
+                    if (doneLen > 0) doneLen--; // drop the '/' too; at the root '..' stays at the root
+                    done[doneLen] = 0;
+                    Close(cur);
+                    cur = Walk(root, doneLen == 0 ? dot : done, O_DIRECTORY | O_NOFOLLOW, inRoot: false);
+                    continue;
+                }
+                int next = (int)Sys(SYS_openat, cur, (long)name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                if (next < 0) return CloseAnd(cur, -1);
+                int type = FileType(next);
+                if (type == S_IFLNK && (!last || trailingSlash || (flags & O_NOFOLLOW) == 0))
+                {
+                    Close(next);
+                    if (!inRoot || ++hops > 40) { SetErrno(ELOOP); return CloseAnd(cur, -1); }
+                    long m = Sys(SYS_readlinkat, cur, (long)name, (long)link, Max - 1);
+                    if (m <= 0) { if (m == 0) SetErrno(ENOENT); return CloseAnd(cur, -1); }
+                    int restLen = Length(rest + pos);
+                    if (m + 1 + restLen >= Max) { SetErrno(36 /* ENAMETOOLONG */); return CloseAnd(cur, -1); }
+                    link[m] = (byte)'/';
+                    for (int i = 0; i <= restLen; i++) link[m + 1 + i] = rest[pos + i];
+                    for (long i = 0; i <= m + 1 + restLen; i++) rest[i] = link[i];
+                    pos = 0;
+                    if (rest[0] == '/')
+                    {
+                        Close(cur);
+                        doneLen = 0;
+                        done[0] = 0;
+                        cur = (int)Sys(SYS_openat, root, (long)dot, O_PATH | O_CLOEXEC | O_DIRECTORY);
+                    }
+                    continue;
+                }
+                if (!last && type != S_IFDIR) { Close(next); SetErrno(ENOTDIR); return CloseAnd(cur, -1); }
+                if (doneLen + 1 + n >= Max) { Close(next); SetErrno(36 /* ENAMETOOLONG */); return CloseAnd(cur, -1); }
+                done[doneLen++] = (byte)'/';
+                for (int i = 0; i < n; i++) done[doneLen++] = name[i];
+                done[doneLen] = 0;
                 Close(cur);
                 cur = next;
             }
@@ -343,9 +430,9 @@ internal static unsafe class StepInterpreter
                         return CloseAnd(parent, -1);
                     else
                     {
-                        // Exists yet does not resolve: a dangling symlink. The no-openat2 walk refuses links.
-                        if (p->UseOpenat2 == 0 || ++hops > 40) { SetErrno(ELOOP); return CloseAnd(parent, -1); }
-                        long n = Sys(267 /* readlinkat */, parent, (long)(buf + start), (long)link, 4095);
+                        // Exists yet does not resolve: a dangling symlink.
+                        if (++hops > 40) { SetErrno(ELOOP); return CloseAnd(parent, -1); }
+                        long n = Sys(SYS_readlinkat, parent, (long)(buf + start), (long)link, 4095);
                         if (n <= 0) return CloseAnd(parent, -1);
                         link[n] = 0;
                         buf[pos] = saved;
@@ -454,15 +541,22 @@ internal static unsafe class StepInterpreter
     private static int Bind(ChildProgram* p, ChildStep* s)
     {
         bool recursive = (s->Flags & StepFlags.Recursive) != 0;
-        // The source is opened exactly once, without following a final symlink: what is bound is what was
-        // opened, and a path swapped for a symlink since the closure scan is refused, not followed.
-        int tree = (int)Sys(SYS_open_tree, AT_FDCWD, (long)s->Source,
-            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW | (recursive ? AT_RECURSIVE : 0));
+        // The source is opened exactly once, following no symlink anywhere in it (the planner resolved it on the
+        // host, so a link here was swapped in since: CVE-2024-42472's class), and bound by that descriptor: what
+        // is bound is what was opened.
+        int src = OpenHostNoSymlinks(p, s->Source);
+        if (src < 0)
+            return (s->Flags & StepFlags.AllowMissing) != 0 && Errno() == ENOENT ? 0 : (int)SYS_openat2 | ChildFailure.NameSource;
+        int type = FileType(src);
+        if (type == S_IFLNK) // dangling at plan time (so kept unresolved) or swapped in since: '-' skips it as missing
+            return CloseAnd(src, (s->Flags & StepFlags.AllowMissing) != 0 ? 0 : ChildFailure.RefusedSymlink | ChildFailure.NameSource);
+        int tree;
+        fixed (byte* empty = "\0"u8)
+            tree = (int)Sys(SYS_open_tree, src, (long)empty,
+                AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
         if (tree < 0)
-            return (s->Flags & StepFlags.AllowMissing) != 0 && Errno() == ENOENT ? 0 : (int)SYS_open_tree | ChildFailure.NameSource;
-        int type = FileType(tree);
-        if (type == S_IFLNK)
-            return CloseAnd(tree, ChildFailure.RefusedSymlink | ChildFailure.NameSource);
+            return CloseAnd(src, (int)SYS_open_tree | ChildFailure.NameSource);
+        Close(src);
         if ((s->Flags & StepFlags.ReadOnly) != 0 && !SetAttr(tree, MOUNT_ATTR_RDONLY, recursive))
             return CloseAnd(tree, (int)SYS_mount_setattr | ChildFailure.NameSource);
         return Attach(p, s, tree, type == S_IFDIR);
@@ -648,7 +742,7 @@ internal static unsafe class StepInterpreter
             return CloseAnd(parent, (int)SYS_symlinkat | ChildFailure.NamePath);
         // Already there: fine only if it is the same link (idempotent, as bubblewrap's --symlink).
         byte* buf = stackalloc byte[4096];
-        long n = Sys(267 /* readlinkat */, parent, (long)s->Leaf, (long)buf, 4096);
+        long n = Sys(SYS_readlinkat, parent, (long)s->Leaf, (long)buf, 4096);
         Close(parent);
         bool same = n >= 0;
         for (long i = 0; same && i < n; i++)

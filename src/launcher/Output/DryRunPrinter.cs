@@ -18,7 +18,7 @@ public static class DryRunPrinter
         foreach (HostDirectory d in plan.HostDirectories)
             w.WriteLine($"host-dir {d.Path} mode={Convert.ToString(d.Mode, 8)} owner={d.Uid}:{d.Gid}{(d.RemoveOnExit ? " remove-on-exit" : "")}");
         foreach (SetupOp op in plan.Ops) w.WriteLine(op.ToString());
-        if (plan.RootReadOnly) w.WriteLine("remount-ro / recursive");
+        if (plan.RootReadOnly) w.WriteLine("remount-ro / (root mount only)"); // the tmpfs; /tmp, /run, /dev/shm stay writable
         w.WriteLine("pivot-root");
         if (plan.KeepSupplementaryGroups) w.WriteLine("setgroups keep");
         else w.WriteLine($"setgroups {(plan.SupplementaryGroups.Count == 0 ? "none" : string.Join(',', plan.SupplementaryGroups))}");

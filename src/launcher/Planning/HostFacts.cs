@@ -15,6 +15,9 @@ public sealed record HostFacts
     public required int Pid { get; init; }
     /// <summary>lstat()-style existence of a host path (device nodes, /dev/mqueue, /proc/sys…, bind sources).</summary>
     public required Func<string, bool> PathExists { get; init; }
+    /// <summary>realpath(3) of a host path, null when it does not resolve (bind sources are resolved on the host at
+    /// plan time, as systemd's chase does, so the executor can refuse every symlink it meets). Identity by default.</summary>
+    public Func<string, string?> RealPath { get; init; } = path => path;
 
     /// <summary>Linux's fixed character-device numbers (Documentation/admin-guide/devices.txt) for the nodes
     /// PrivateDevices= clones.</summary>
@@ -44,6 +47,7 @@ public sealed record HostFacts
             CanMount = (capEff & (1UL << CapSysAdmin)) != 0,
             Pid = Environment.ProcessId,
             PathExists = CommandLine.HostPaths.Exists,
+            RealPath = CommandLine.HostPaths.RealPath,
         };
     }
 

@@ -41,20 +41,20 @@ public static class PlanBuilder
         foreach (var (path, op) in ClosureOps(closure)) Group(path, op);
 
         foreach (BindSpec b in options.Binds)
-            Group(b.Dest, new BindOp(b.Source, b.Dest, b.ReadOnly, b.Recursive, b.IgnoreMissing));
+            Group(b.Dest, new BindOp(HostSource(host, b.Source), b.Dest, b.ReadOnly, b.Recursive, b.IgnoreMissing));
 
         var hostDirs = new List<HostDirectory>();
         foreach (string name in options.StateDirectories)
         {
-            string path = "/var/lib/" + name;
-            hostDirs.Add(new HostDirectory(path, Mode0755, targetUid, targetGid, RemoveOnExit: false));
-            Group(path, new BindOp(path, path, ReadOnly: false));
+            string path = "/var/lib/" + name, source = HostSource(host, path);
+            hostDirs.Add(new HostDirectory(source, Mode0755, targetUid, targetGid, RemoveOnExit: false));
+            Group(path, new BindOp(source, path, ReadOnly: false));
         }
         foreach (string name in options.RuntimeDirectories)
         {
-            string path = "/run/" + name;
-            hostDirs.Add(new HostDirectory(path, Mode0755, targetUid, targetGid, RemoveOnExit: true));
-            Group(path, new BindOp(path, path, ReadOnly: false));
+            string path = "/run/" + name, source = HostSource(host, path);
+            hostDirs.Add(new HostDirectory(source, Mode0755, targetUid, targetGid, RemoveOnExit: true));
+            Group(path, new BindOp(source, path, ReadOnly: false));
         }
 
         if (sw.MountApiVfs)
@@ -177,6 +177,16 @@ public static class PlanBuilder
             byPath[path] = linkSuffices ? link : bind;
         }
         return [.. order.Select(p => (p, byPath[p]))];
+    }
+
+    /// <summary>A bind source resolved on the host (DESIGN §4): the longest prefix that exists is resolved, a missing
+    /// tail is kept as written (skipped with '-', refused by the validator otherwise).</summary>
+    static string HostSource(HostFacts host, string path)
+    {
+        if (host.RealPath(path) is { } real) return real;
+        if (path == "/") return path;
+        string parent = HostSource(host, ParentOf(path));
+        return (parent == "/" ? "" : parent) + path[path.LastIndexOf('/')..];
     }
 
     static IReadOnlyList<uint> SupplementaryGroupsGiven(LaunchOptions options, TargetCredentials? creds) =>

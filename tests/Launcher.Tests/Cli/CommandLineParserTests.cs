@@ -100,6 +100,11 @@ public class CommandLineParserTests
         { "BindReadOnlyPaths=\"/q:uoted\"", [new("/q:uoted", "/q:uoted", true)] },
         { @"BindPaths=/with\:colon:/y", [new("/with:colon", "/y", false)] },
         { "BindPaths=//a/./b/:/c//d/", [new("/a/b", "/c/d", false)] },
+        // Blanks in paths: each field quoted, or the blank escaped; \x20 stays "x20" (BindPaths= has no EXTRACT_CUNESCAPE).
+        { "BindPaths=\"/a b\":\"/c d\"", [new("/a b", "/c d", false)] },
+        { @"BindPaths=/a\ b:/c\ d", [new("/a b", "/c d", false)] },
+        { "BindPaths=\"/a b\":/c \"/e f\"", [new("/a b", "/c", false), new("/e f", "/e f", false)] },
+        { @"BindPaths=/a\x20b", [new("/ax20b", "/ax20b", false)] },
     };
 
     [Theory]

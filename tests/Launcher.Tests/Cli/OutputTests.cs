@@ -134,7 +134,7 @@ public class OutputTests
         Assert.Equal(plan.Ops.Select(o => o.ToString()), lines[3..(3 + plan.Ops.Count)]);
         Assert.Equal(
         [
-            "remount-ro / recursive", "pivot-root", "setgroups 1002", "setresgid 1002",
+            "remount-ro / (root mount only)", "pivot-root", "setgroups 1002", "setresgid 1002",
             "unshare user after-mounts", "setgroups-file deny", "gid-map 0 0 1", "gid-map 1002 1002 1",
             "uid-map 0 0 1", "uid-map 1001 1001 1", "drop-bounding-caps 16,17,27", "setresuid 1001", "umask 0077",
             "setsid", "no-new-privs", "chdir /", "close-fds above 2", "exec /usr/bin/git", "argv git status", "env 1 variables",

@@ -7,14 +7,6 @@ internal static class HardeningTools
 {
     public static TheoryData<bool> Users => new() { false, true };
 
-    /// <summary>Skips a test that shows an open product bug unless CONFINE_HARDEN_KNOWN_BUGS=1 (then it runs and
-    /// fails until the fix lands). The reason names the bug, so the skip is never silent.</summary>
-    public static void SkipKnownBug(string bug)
-    {
-        if (Environment.GetEnvironmentVariable("CONFINE_HARDEN_KNOWN_BUGS") != "1")
-            Assert.Skip("known product bug (run with CONFINE_HARDEN_KNOWN_BUGS=1): " + bug);
-    }
-
     /// <summary>Bad input must end as exactly one stderr line "confine-exec: ..." and the documented exit code.</summary>
     public static string AssertOneLineError(RunResult r, int exitCode)
     {

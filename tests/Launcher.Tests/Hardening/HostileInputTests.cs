@@ -192,12 +192,23 @@ public sealed class HostileInputTests(ConfineExecFixture fixture) : IDisposable
         File.SetUnixFileMode(program, (UnixFileMode)0x1ed);
         string data = Path.Combine(weird, "da ta");
         File.WriteAllText(data, "weird-ok\n");
-        // A bind path with a space is not tested here: the property parser does not yet split a quoted
-        // "SRC:DEST" word (systemd's extract_first_word + ':' split) nor C-unescape \x20 (see docs/hardening.md).
         RunResult ok = Run(asNobody, "--package", weird, "--", program, data);
         AssertOk(ok, "weird-ok\n");
         RunResult missing = Run(asNobody, "--", Path.Combine(weird, "missing\nfile"));
         AssertOneLineError(missing, 127);
+
+        // Bind paths, in systemd's BindPaths= syntax (extract_first_word with EXTRACT_UNQUOTE, ':' and whitespace as
+        // separators): each field quoted on its own, or blanks backslash-escaped. A quoted "SRC:DEST" is ONE path
+        // (quotes protect ':'), and \x20 is not decoded (no EXTRACT_CUNESCAPE), as in systemd.
+        static string Quote(string s) => "\"" + s + "\"";
+        static string Escape(string s) => s.Replace(" ", "\\ ", StringComparison.Ordinal).Replace("\n", "\\\n", StringComparison.Ordinal);
+        const string inRoot = "/in root/da ta";
+        RunResult quoted = Run(asNobody, "-p", $"BindReadOnlyPaths={Quote(data)}:{Quote(inRoot)}", "--", "/bin/sh", "-c", $"read l < '{inRoot}'; echo \"$l\"");
+        AssertOk(quoted, "weird-ok\n");
+        RunResult escaped = Run(asNobody, "-p", $"BindPaths={Escape(data)}:{Escape(inRoot)}", "--", "/bin/sh", "-c", $"read l < '{inRoot}'; echo \"$l\"");
+        AssertOk(escaped, "weird-ok\n");
+        RunResult missingSource = Run(asNobody, "-p", $"BindReadOnlyPaths={Quote(Path.Combine(weird, "no such"))}:/x", "--", "/bin/true");
+        Assert.Contains("no such", AssertOneLineError(missingSource, 125));
     }
 
     [Fact]

@@ -178,7 +178,7 @@ public sealed class ForkedExecutorTests : IDisposable
         List<SetupOp> ops = [.. HandPlans.ChrootOnlyOps(Tools()), new BindOp("/nonexistent-confine-exec", "/x", ReadOnly: true)];
         var e = Assert.Throws<LaunchException>(() => Sh(ops, "true"));
         Assert.Equal(125, e.ExitCode);
-        Assert.Equal("bind-ro (open_tree): /nonexistent-confine-exec: ENOENT (No such file or directory)", e.Message);
+        Assert.Equal("bind-ro (openat2): /nonexistent-confine-exec: ENOENT (No such file or directory)", e.Message);
     }
 
     [Fact]
@@ -225,16 +225,55 @@ public sealed class ForkedExecutorTests : IDisposable
         {
             List<SetupOp> ops = [.. HandPlans.ChrootOnlyOps(Tools()), new SymlinkOp("../../../../../../usr", "/up"),
                 new MakeDirOp("/up/confine-exec-escape-target")];
-            if (withoutOpenat2)
-            {
-                // The O_NOFOLLOW walk refuses any symlink on the way.
-                Assert.Throws<LaunchException>(() => Sh(ops, "true"));
-            }
-            else
-            {
-                Assert.Equal(0, Sh(ops, "true").ExitCode);
-            }
+            // Both resolvers clamp the climbing link at the root: the directory lands on /usr inside it.
+            Assert.Equal(0, Sh(WithOut(ops), "[ -d /usr/confine-exec-escape-target ] && echo in-root > /out/r").ExitCode);
+            Assert.Equal("in-root", Out("r"));
             Assert.False(Directory.Exists(marker), "a directory was created on the host");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("CONFINE_EXEC_TEST_NO_OPENAT2", null);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Bind_SourceThroughSymlinkedParent_IsRefusedNamingTheSource(bool withoutOpenat2)
+    {
+        // Sources reach the executor canonical (the planner resolves them on the host); a link anywhere in one
+        // was swapped in since, and following it would bind whatever it points at (CVE-2024-42472's class).
+        string real = _dir.Subdirectory("real");
+        File.WriteAllText(Path.Combine(real, "f"), "x");
+        string link = Path.Combine(_dir.Path, "swapped");
+        File.CreateSymbolicLink(link, real);
+        Environment.SetEnvironmentVariable("CONFINE_EXEC_TEST_NO_OPENAT2", withoutOpenat2 ? "1" : null);
+        try
+        {
+            List<SetupOp> ops = [.. HandPlans.ChrootOnlyOps(Tools()), new BindOp(link + "/f", "/x", ReadOnly: true)];
+            var e = Assert.Throws<LaunchException>(() => Sh(ops, "true"));
+            Assert.Equal(125, e.ExitCode);
+            Assert.Contains(link + "/f: ELOOP", e.Message);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("CONFINE_EXEC_TEST_NO_OPENAT2", null);
+        }
+    }
+
+    [Fact]
+    public void MakeDir_ThroughInRootLinksWithoutOpenat2_FollowsThemInsideTheRoot()
+    {
+        // The ENOSYS fallback emulates RESOLVE_IN_ROOT: relative, absolute and '..'-climbing links resolve in the root.
+        Environment.SetEnvironmentVariable("CONFINE_EXEC_TEST_NO_OPENAT2", "1");
+        try
+        {
+            List<SetupOp> ops = [new RootTmpfsOp(), new MakeDirOp("/usr/lib"), new SymlinkOp("usr/lib", "/lib"),
+                new SymlinkOp("/usr", "/abs"), new SymlinkOp("../../../..", "/usr/lib/up"),
+                new MakeDirOp("/lib/a"), new MakeDirOp("/abs/lib/b"), new MakeDirOp("/lib/up/usr/lib/c"), .. Tools().Ops];
+            ChildExit exit = Sh(WithOut(ops), "[ -d /usr/lib/a ] && [ -d /usr/lib/b ] && [ -d /usr/lib/c ] && echo ok > /out/r");
+            Assert.Equal(new ChildExit(0, 0), exit);
+            Assert.Equal("ok", Out("r"));
         }
         finally
         {
