@@ -78,7 +78,8 @@ public sealed class LoadAndFaultTests(ConfineExecFixture fixture) : IDisposable
     public void ForkingProgram_ExitsLeavingChild_LauncherReturnsChildReparentedAndAlive(bool asNobody)
     {
         string sleep = "/usr/bin/sleep";
-        RunResult r = fixture.Run(["--bin-sh", "none", "--package", sleep, "--", "/bin/sh", "-c", $"{sleep} 30 & echo $!; exit 7"], asNobody);
+        // The child must not hold our stdout pipe, or reading PROGRAM's output would wait for the child to end.
+        RunResult r = fixture.Run(["--bin-sh", "none", "--package", sleep, "--", "/bin/sh", "-c", $"{sleep} 30 </dev/null >/dev/null 2>&1 & echo $!; exit 7"], asNobody);
         Assert.True(r.ExitCode == 7, r.ToString());
         int child = int.Parse(r.Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
         try
