@@ -51,14 +51,14 @@ public sealed class InterpreterProfile
     {
         int fd = Libc.OpenReadOnly(realPath);
         if (fd < 0)
-            throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot open: errno {-fd}");
+            return FromImage(realPath, ReadImage(realPath), HwCaps.Current); // names the reason, or throws
         try
         {
-            if (Libc.FStat(fd, out var st) != 0 || st.Size <= 0 || st.Size > int.MaxValue)
-                return FromImage(realPath, File.ReadAllBytes(realPath), HwCaps.Current);
+            if (Libc.FStat(fd, out var st) != 0 || st.Size <= 0 || st.Size > int.MaxValue || (st.Mode & 0xf000) != 0x8000)
+                return FromImage(realPath, ReadImage(realPath), HwCaps.Current);
             void* map = Libc.mmap(null, (nuint)st.Size, Libc.PROT_READ, Libc.MAP_PRIVATE, fd, 0);
             if (map == (void*)-1)
-                return FromImage(realPath, File.ReadAllBytes(realPath), HwCaps.Current);
+                return FromImage(realPath, ReadImage(realPath), HwCaps.Current);
             try
             {
                 return FromImage(realPath, new ReadOnlySpan<byte>(map, (int)st.Size), HwCaps.Current);
@@ -71,6 +71,24 @@ public sealed class InterpreterProfile
         finally
         {
             Libc.close(fd);
+        }
+    }
+
+    /// <summary>The loader image, read (the fallback when it cannot be mapped); IO failures become the closure
+    /// contract's one exception type. A PT_INTERP that names a directory (or any non-regular file) makes execve
+    /// fail with EACCES, so the program is not executable.</summary>
+    private static byte[] ReadImage(string realPath)
+    {
+        try
+        {
+            return File.ReadAllBytes(realPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (Directory.Exists(realPath))
+                throw new ClosureException(ClosureError.ProgramNotExecutable, realPath, $"interpreter: {realPath}: is a directory (execve would fail with EACCES)");
+            string reason = e is UnauthorizedAccessException ? "permission denied" : e.Message.ReplaceLineEndings(" ");
+            throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot be read: {reason}");
         }
     }
 

@@ -47,16 +47,24 @@ public sealed class ClosureHostileTests : IDisposable
         }, TestContext.Current.CancellationToken);
     }
 
+    [Fact]
+    public void Build_InterpreterIsADirectory_ProgramNotExecutableNamingIt()
+    {
+        string program = _dir.Write("dirinterp", new TestElfWriter { Type = 2, Interpreter = "/usr", Needed = ["libc.so.6"] }.Build());
+        File.SetUnixFileMode(program, (UnixFileMode)0x1ed);
+        var e = Assert.Throws<ClosureException>(() => ClosureBuilder.Build(new ClosureRequest { Program = program, BinSh = null }));
+        Assert.Equal(ClosureError.ProgramNotExecutable, e.Error);
+        Assert.Contains("/usr", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
     /// <summary>Fixed-seed mutations of a valid program fed to the whole closure walk (CONFINE_FUZZ_ITERATIONS
     /// overrides the default 500): anything but the declared exceptions fails the test.</summary>
     [Fact(Timeout = 120_000)]
     public async Task Build_MutatedProgram_OnlyDeclaredExceptions()
     {
-        // Found by this test: a PT_INTERP mutated to a directory ("/") makes InterpreterProfile.For (line 43,
-        // File.OpenHandle) throw UnauthorizedAccessException out of ClosureBuilder.Build. The CLI turns it into
-        // one "i/o:" line, but the closure contract says only ClosureException/ElfFormatException escape.
-        if (Environment.GetEnvironmentVariable("CONFINE_HARDEN_KNOWN_BUGS") != "1")
-            Assert.Skip("known product bug (run with CONFINE_HARDEN_KNOWN_BUGS=1): InterpreterProfile.For lets UnauthorizedAccessException escape for a directory interpreter");
+        // Found by this test: a PT_INTERP mutated to a directory ("/") made InterpreterProfile.For throw
+        // UnauthorizedAccessException out of ClosureBuilder.Build; it is now ClosureException (ProgramNotExecutable).
         int iterations = int.TryParse(Environment.GetEnvironmentVariable("CONFINE_FUZZ_ITERATIONS"), out int n) && n > 0 ? Math.Max(1, n / 10) : 500;
         byte[] original = new TestElfWriter { Type = 2, Interpreter = "/lib64/ld-linux-x86-64.so.2", Needed = ["libc.so.6"], RunPath = "$ORIGIN/x" }.Build();
         await Task.Run(() =>
