@@ -55,6 +55,10 @@ bwrap_closure_args() {
     else "--ro-bind\n\(.path)\n\(.path)" end'
 }
 mapfile -t bw < <(bwrap_closure_args /usr/bin/true)
+# The default mode's isolation by hand: user + mount namespace (confine-exec makes no IPC namespace), the
+# closure, the API file systems and private temporary directories, the root read-only.
+full_head=(--unshare-user --die-with-parent --tmpfs /)
+full_tail=(--proc /proc --dev /dev --tmpfs /tmp --tmpfs /var/tmp --tmpfs /run --remount-ro /)
 
 # 2. Launch ----------------------------------------------------------------------------------------
 if want 2; then
@@ -62,7 +66,7 @@ echo "## 2. Launch of /usr/bin/true (median ms)"
 j="$out/launch.json"
 hf "$j" \
   "$bin -- /usr/bin/true" \
-  "bwrap --unshare-user --unshare-ipc --die-with-parent --tmpfs / ${bw[*]} --proc /proc --dev /dev --tmpfs /tmp --tmpfs /var/tmp --tmpfs /run --remount-ro / /usr/bin/true" \
+  "bwrap ${full_head[*]} ${bw[*]} ${full_tail[*]} /usr/bin/true" \
   "$bin --mode chroot-only -- /usr/bin/true" \
   "bwrap --tmpfs / ${bw[*]} --remount-ro / /usr/bin/true" \
   "unshare -Urm /usr/bin/true" \
@@ -102,5 +106,5 @@ echo "## 4. Peak RSS while supervising sleep (VmHWM, KiB)"
 peak() { local pid=$1; sleep 0.5; awk '/VmHWM/ { print $2 }' "/proc/$pid/status"; }
 mapfile -t bws < <(bwrap_closure_args /usr/bin/sleep)
 "$bin" -- /usr/bin/sleep 2 & p1=$!; r1=$(peak $p1); wait $p1 || true
-bwrap --unshare-user --tmpfs / "${bws[@]}" --proc /proc --dev /dev /usr/bin/sleep 2 & p2=$!; r2=$(peak $p2); wait $p2 || true
+bwrap "${full_head[@]}" "${bws[@]}" "${full_tail[@]}" /usr/bin/sleep 2 & p2=$!; r2=$(peak $p2); wait $p2 || true
 printf '| confine-exec | bwrap | ratio |\n|---|---|---|\n| %s | %s | %s |\n' "$r1" "$r2" "$(ratio "$r1" "$r2")"
