@@ -55,6 +55,10 @@ bwrap_closure_args() {
     else "--ro-bind\n\(.path)\n\(.path)" end'
 }
 mapfile -t bw < <(bwrap_closure_args /usr/bin/true)
+# The default mode's isolation by hand: user + mount namespace (confine-exec makes no IPC namespace), the
+# closure, the API file systems and private temporary directories, the root read-only.
+full_head=(--unshare-user --die-with-parent --tmpfs /)
+full_tail=(--proc /proc --dev /dev --tmpfs /tmp --tmpfs /var/tmp --tmpfs /run --remount-ro /)
 
 # 2. Launch ----------------------------------------------------------------------------------------
 if want 2; then
@@ -62,7 +66,7 @@ echo "## 2. Launch of /usr/bin/true (median ms)"
 j="$out/launch.json"
 hf "$j" \
   "$bin -- /usr/bin/true" \
-  "bwrap --unshare-user --unshare-ipc --die-with-parent --tmpfs / ${bw[*]} --proc /proc --dev /dev --tmpfs /tmp --tmpfs /var/tmp --tmpfs /run --remount-ro / /usr/bin/true" \
+  "bwrap ${full_head[*]} ${bw[*]} ${full_tail[*]} /usr/bin/true" \
   "$bin --mode chroot-only -- /usr/bin/true" \
   "bwrap --tmpfs / ${bw[*]} --remount-ro / /usr/bin/true" \
   "unshare -Urm /usr/bin/true" \
@@ -83,11 +87,21 @@ xs=() ys=()
 for n in 10 100 1000 3000; do
   props=(); bargs=()
   for i in $(seq 1 "$n"); do props+=("-p" "BindReadOnlyPaths=$work/files/f$i"); bargs+=("--ro-bind" "$work/files/f$i" "$work/files/f$i"); done
-  printf '%s\n' "${props[@]}" > "$work/props"
-  j="$out/scale-$n.json"
-  hf "$j" "$bin --mode chroot-only ${props[*]} -- /usr/bin/true" "bwrap --tmpfs / ${bw[*]} ${bargs[*]} --remount-ro / /usr/bin/true"
-  c=$(median "$j" 0) b=$(median "$j" 1); xs+=("$n"); ys+=("$c")
-  printf '| %s | %.2f | %.2f | %s |\n' "$n" "$c" "$b" "$(ratio "$c" "$b")"
+  # One argv string is capped at 128 KiB (MAX_ARG_STRLEN) and 3000 binds exceed it in a hyperfine command, so
+  # the arguments come from files, expanded by bash without a fork (hyperfine subtracts the shell) for both tools.
+  printf '%s\n' "${props[@]}" > "$work/props"; printf '%s\n' "${bw[@]}" "${bargs[@]}" > "$work/bargs"
+  j="$out/scale-$n.json" jb="$out/scale-$n-bwrap.json"
+  hyperfine -S bash --warmup 3 --runs "$runs" --export-json "$j" "$bin --mode chroot-only \$(<$work/props) -- /usr/bin/true" >/dev/null
+  # bwrap re-reads the mount table for every bind (quadratic): few runs where one takes seconds.
+  br=$runs; ((n >= 1000)) && br=3
+  # bwrap caps its arguments at 9000 (MAX_ARGS): 3000 binds plus the closure exceed it, and it exits 1.
+  hyperfine -i -S bash --warmup 1 --runs "$br" --export-json "$jb" "bwrap --tmpfs / \$(<$work/bargs) --remount-ro / /usr/bin/true" >/dev/null
+  c=$(median "$j" 0) b=$(median "$jb" 0); xs+=("$n"); ys+=("$c")
+  if [[ $(jq -r '[.results[0].exit_codes[] | select(. != 0)] | length' "$jb") != 0 ]]; then
+    printf '| %s | %.2f | fails (exit %s) | |\n' "$n" "$c" "$(jq -r '.results[0].exit_codes[0]' "$jb")"
+  else
+    printf '| %s | %.2f | %.2f | %s |\n' "$n" "$c" "$b" "$(ratio "$c" "$b")"
+  fi
 done
 awk -v xs="${xs[*]}" -v ys="${ys[*]}" 'BEGIN { n = split(xs, x, " "); split(ys, y, " ");
   for (i = 1; i <= n; i++) { sx += x[i]; sy += y[i]; sxx += x[i]*x[i]; sxy += x[i]*y[i] }
@@ -102,5 +116,5 @@ echo "## 4. Peak RSS while supervising sleep (VmHWM, KiB)"
 peak() { local pid=$1; sleep 0.5; awk '/VmHWM/ { print $2 }' "/proc/$pid/status"; }
 mapfile -t bws < <(bwrap_closure_args /usr/bin/sleep)
 "$bin" -- /usr/bin/sleep 2 & p1=$!; r1=$(peak $p1); wait $p1 || true
-bwrap --unshare-user --tmpfs / "${bws[@]}" --proc /proc --dev /dev /usr/bin/sleep 2 & p2=$!; r2=$(peak $p2); wait $p2 || true
+bwrap "${full_head[@]}" "${bws[@]}" "${full_tail[@]}" /usr/bin/sleep 2 & p2=$!; r2=$(peak $p2); wait $p2 || true
 printf '| confine-exec | bwrap | ratio |\n|---|---|---|\n| %s | %s | %s |\n' "$r1" "$r2" "$(ratio "$r1" "$r2")"

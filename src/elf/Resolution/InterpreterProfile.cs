@@ -61,7 +61,7 @@ public sealed class InterpreterProfile
     {
         int fd = Libc.OpenReadOnly(realPath);
         if (fd < 0)
-            throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot open: errno {-fd}");
+            return FromImage(realPath, ReadImage(realPath), HwCaps.Current); // names the reason, or throws
         try
         {
             // A PT_INTERP naming a directory (or any non-regular file) makes execve fail with EACCES: the program

@@ -5,14 +5,8 @@ public static class HelpText
 {
     public static string Version => $"confine-exec {VersionNumber}";
 
-    public static string VersionNumber
-    {
-        get
-        {
-            var v = typeof(HelpText).Assembly.GetName().Version;
-            return v is null ? "0.0.0" : $"{v.Major}.{v.Minor}.{v.Build}";
-        }
-    }
+    /// <summary>MAJOR.MINOR.PATCH of this build (the project's Version, a compile-time constant).</summary>
+    public const string VersionNumber = BuildVersion.Number;
 
     public const string Usage = """
         Usage: confine-exec [OPTION]... [--] PROGRAM [ARG]...

@@ -135,5 +135,27 @@ internal static unsafe partial class Libc
         }
     }
 
+    /// <summary>Writes all of <paramref name="buffer"/>: short writes continue, EINTR retries.</summary>
+    internal static void WriteAll(int fd, ReadOnlySpan<byte> buffer)
+    {
+        fixed (byte* start = buffer)
+        {
+            byte* p = start;
+            nint left = buffer.Length;
+            while (left > 0)
+            {
+                nint n = write(fd, p, left);
+                if (n < 0)
+                {
+                    int errno = LastErrno;
+                    if (errno == EINTR) continue;
+                    throw new SyscallException("write", null, null, errno);
+                }
+                p += n;
+                left -= n;
+            }
+        }
+    }
+
     internal static void Close(int fd) => close(fd);
 }
