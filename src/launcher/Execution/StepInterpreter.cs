@@ -787,7 +787,9 @@ internal static unsafe class StepInterpreter
         {
             if (sig == SIGKILL || sig == SIGSTOP) continue;
             if (Sys(SYS_rt_sigaction, sig, (long)&dfl, (long)&old, 8) < 0) continue;
-            if (old.handler == 1 /* SIG_IGN */)
+            // SIGPIPE is the exception: the .NET runtime ignores it in this process at start-up, so an ignored
+            // SIGPIPE here says nothing about the caller's wish; PROGRAM gets it at SIG_DFL, as from a shell.
+            if (old.handler == 1 /* SIG_IGN */ && sig != SIGPIPE)
                 Sys(SYS_rt_sigaction, sig, (long)&old, 0, 8);
         }
         ulong mask = p->SavedSignalMask;

@@ -111,6 +111,19 @@ public sealed class ConfineExecBinaryTests(ConfineExecFixture fixture) : IDispos
         Assert.True(how == "signal 9", r.ToString());
     }
 
+    /// <summary>The runtime ignores SIGPIPE inside confine-exec; PROGRAM must not inherit that (a pipeline
+    /// reader closing early must end a writer such as <c>yes</c>).</summary>
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void Signal_ProgramStartsWithSigpipeDefault(bool asNobody)
+    {
+        RunResult r = Run(asNobody, "--", "/bin/sh", "-c",
+            "while read k v; do [ \"$k\" = SigIgn: ] && echo $v; done < /proc/self/status; exit 0");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        ulong ignored = ulong.Parse(r.Stdout.Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True((ignored & (1UL << (13 - 1))) == 0, $"SIGPIPE ignored in PROGRAM: SigIgn={r.Stdout.Trim()}");
+    }
+
     [Theory]
     [MemberData(nameof(Users))]
     public void Signal_SigtermToLauncher_ReachesProgram(bool asNobody)
