@@ -162,7 +162,7 @@ internal sealed class LibrarySearch
         var map = new LinkMap { Name = realName, HostPath = host, Elf = found.Object!, Loader = loader, Origin = Dirname(host), Dev = found.Dev, Ino = found.Ino };
         map.Names.Add(name);
         Append(map);
-        _ctx.Collector.AddPath(host, reason, loader.HostPath);
+        _ctx.Collector.AddPath(host, reason, loader.HostPath, isNotDirectory: true); // open_verify read it
         isNew = true;
         return map;
     }

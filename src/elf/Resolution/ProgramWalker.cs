@@ -25,10 +25,11 @@ internal sealed class ProgramWalker
     /// <summary>True when an exec'd ELF program uses <c>$ORIGIN</c> of the main executable.</summary>
     public bool UsesOrigin { get; private set; }
 
-    /// <summary>Adds an executable (absolute host path, may hold links).</summary>
-    public void AddProgram(string path, string reason, string? neededBy, int nesting, List<string>? chain = null)
+    /// <summary>Adds an executable (absolute host path, may hold links). <paramref name="located"/>: found by
+    /// <see cref="ProgramLocator"/>, which saw a regular file there.</summary>
+    public void AddProgram(string path, string reason, string? neededBy, int nesting, List<string>? chain = null, bool located = false)
     {
-        string real = _ctx.Collector.AddPath(path, reason, neededBy)
+        string real = _ctx.Collector.AddPath(path, reason, neededBy, isNotDirectory: located)
             ?? throw new ClosureException(ClosureError.ProgramNotFound, path, $"{Kind(reason)}: {path}: no such file or directory");
         Span<byte> head = stackalloc byte[Shebang.BufferSize];
         int n = ReadHead(real, head);
@@ -61,7 +62,7 @@ internal sealed class ProgramWalker
             if (++_envDepth > 16)
                 throw new ClosureException(ClosureError.ShebangTooDeep, path, $"shebang loop: {path}: env chain deeper than 16");
             string target = ProgramLocator.Locate(command, _targetPath, _ctx.WorkingDirectory, "env command");
-            AddProgram(target, "env command", real, nesting: 0);
+            AddProgram(target, "env command", real, nesting: 0, located: true);
             _envDepth--;
         }
     }
