@@ -31,18 +31,27 @@ internal sealed class ProgramWalker
     {
         string real = _ctx.Collector.AddPath(path, reason, neededBy, isNotDirectory: located)
             ?? throw new ClosureException(ClosureError.ProgramNotFound, path, $"{Kind(reason)}: {path}: no such file or directory");
-        Span<byte> head = stackalloc byte[Shebang.BufferSize];
-        int n = ReadHead(real, head);
+        // One open serves both the kind test and, for an ELF program, the whole read: the head read here is
+        // the reader's first read too.
+        Span<byte> head = stackalloc byte[Reading.ElfObjectReader.HeadSize];
+        int fd = Libc.OpenReadOnly(real);
+        int n = fd;
+        if (fd >= 0)
+        {
+            n = Libc.PRead(fd, head, 0);
+            if (n >= 0 && ElfObject.HasElfMagic(head[..n]))
+            {
+                if (_doneReal.Add(real))
+                    AddElf(real, head[..n], path, reason, allowMissing: _allowMissing, executable: true, openFd: fd);
+                else Libc.close(fd);
+                return;
+            }
+            Libc.close(fd);
+        }
         if (n < 0)
             throw new ClosureException(ClosureError.ProgramNotExecutable, path, $"{Kind(reason)}: {path}: cannot read: errno {-n}");
         head = head[..n];
 
-        if (ElfObject.HasElfMagic(head))
-        {
-            if (!_doneReal.Add(real)) return;
-            AddElf(real, head, path, reason, allowMissing: _allowMissing, executable: true);
-            return;
-        }
         var shebang = Shebang.TryParse(head)
             ?? throw new ClosureException(ClosureError.ProgramNotExecutable, path, $"{Kind(reason)}: {path}: not an ELF file or #! script");
         chain ??= new List<string>();
@@ -84,10 +93,12 @@ internal sealed class ProgramWalker
     /// Adds the loader's view of an ELF file at canonical <paramref name="real"/>: for a program with PT_INTERP
     /// the interpreter and its libraries; for a shared library (a package's content) the libraries it needs,
     /// resolved as <c>ld.so --list</c> on it would.
+    /// <paramref name="openFd"/>: the file already open (closed here), <paramref name="head"/> then its first
+    /// <see cref="Reading.ElfObjectReader.HeadSize"/> bytes; -1 to open it here.
     /// </summary>
-    public void AddElf(string real, ReadOnlySpan<byte> head, string path, string reason, bool allowMissing, bool executable)
+    public void AddElf(string real, ReadOnlySpan<byte> head, string path, string reason, bool allowMissing, bool executable, int openFd = -1)
     {
-        int fd = Libc.OpenReadOnly(real);
+        int fd = openFd >= 0 ? openFd : Libc.OpenReadOnly(real);
         if (fd < 0)
             throw new ClosureException(ClosureError.ProgramNotExecutable, path, $"{Kind(reason)}: {path}: cannot open: errno {-fd}");
         ElfObject elf;
@@ -101,7 +112,7 @@ internal sealed class ProgramWalker
                 if (!executable) return; // foreign objects in a package are bound, not resolved
                 throw new ClosureException(ClosureError.ProgramNotExecutable, path, $"{Kind(reason)}: {path}: {problem}");
             }
-            elf = Reading.ElfObjectReader.Read(fd, st.Size, default, real);
+            elf = Reading.ElfObjectReader.Read(fd, st.Size, openFd >= 0 ? head : default, real);
         }
         finally
         {
