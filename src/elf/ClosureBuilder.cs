@@ -27,7 +27,7 @@ public static class ClosureBuilder
         var walker = new ProgramWalker(ctx, targetPath, request.AllowMissing);
 
         string program = ProgramLocator.Locate(request.Program, targetPath, ourCwd);
-        walker.AddProgram(program, "program", null, nesting: 0);
+        walker.AddProgram(program, "program", null, nesting: 0, located: true);
         bool usesOrigin = walker.UsesOrigin;
 
         if (request.BinSh is { } binSh)
@@ -35,7 +35,7 @@ public static class ClosureBuilder
             string shPath = ProgramLocator.Locate(binSh, targetPath, ourCwd, "bin-sh");
             string? real = ctx.Collector.Links.Resolve(shPath, null, out _, out _)
                 ?? throw new ClosureException(ClosureError.ProgramNotFound, shPath, $"bin-sh: {shPath}: no such file or directory");
-            walker.AddProgram(real, "/bin/sh", null, nesting: 0);
+            walker.AddProgram(real, "/bin/sh", null, nesting: 0, located: true);
             ctx.Collector.Set(new ClosureEntry("/bin/sh", ClosureEntryKind.File, real, "/bin/sh", real));
         }
 

@@ -13,11 +13,12 @@ internal sealed class ClosureCollector
     public SymlinkChain Links { get; } = new();
 
     /// <summary>Adds <paramref name="path"/> (absolute, may contain links and '..'); returns its canonical path,
-    /// or null when it does not exist.</summary>
-    public string? AddPath(string path, string reason, string? neededBy, bool wholeDirectory = false)
+    /// or null when it does not exist. <paramref name="isNotDirectory"/>: the caller has opened and read it (see
+    /// <see cref="SymlinkChain.Resolve"/>).</summary>
+    public string? AddPath(string path, string reason, string? neededBy, bool wholeDirectory = false, bool isNotDirectory = false)
     {
         _hops.Clear();
-        string? real = Links.Resolve(path, _hops, out bool isDir, out _);
+        string? real = Links.Resolve(path, _hops, out bool isDir, out _, isNotDirectory);
         foreach (var hop in _hops)
             Add(new ClosureEntry(hop.LinkPath, ClosureEntryKind.Symlink, hop.Target, "symlink hop", path));
         if (real is null) return null;

@@ -19,7 +19,14 @@ internal sealed class LibrarySearch
     private readonly LinkMap _main;
     private readonly SearchPath? _ldLibraryPath;
     private readonly bool _allowMissing;
-    private readonly Dictionary<SearchPath, string[]> _prefixes = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<SearchPath, PrefixProbe> _prefixes = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>A search list's existing prefixes, found as far as some lookup has needed them.</summary>
+    private sealed class PrefixProbe
+    {
+        public readonly List<string> Existing = new(8);
+        public int Directory, Subdir;
+    }
 
     /// <summary>True when some lookup was answered by ld.so.cache with a file the default dirs would not give.</summary>
     public bool NeedsCache { get; private set; }
@@ -155,7 +162,7 @@ internal sealed class LibrarySearch
         var map = new LinkMap { Name = realName, HostPath = host, Elf = found.Object!, Loader = loader, Origin = Dirname(host), Dev = found.Dev, Ino = found.Ino };
         map.Names.Add(name);
         Append(map);
-        _ctx.Collector.AddPath(host, reason, loader.HostPath);
+        _ctx.Collector.AddPath(host, reason, loader.HostPath, isNotDirectory: true); // open_verify read it
         isNew = true;
         return map;
     }
@@ -245,31 +252,26 @@ internal sealed class LibrarySearch
 
     /// <summary>The first path the default search would open for <paramref name="name"/> (the first existing
     /// search prefix), or null when none exists.</summary>
-    private string? FirstDefaultCandidate(string name)
-    {
-        var prefixes = ExistingPrefixes(_ctx.DefaultPath(_profile));
-        return prefixes.Length == 0 ? null : HostPathOf(prefixes[0] + name);
-    }
+    private string? FirstDefaultCandidate(string name) =>
+        PrefixAt(_ctx.DefaultPath(_profile), 0) is { } first ? HostPathOf(first + name) : null;
 
-    /// <summary>The search prefixes of <paramref name="path"/> (each directory's hwcaps subdirs, then the
-    /// directory) that exist, in search order: computed once per list, as glibc keeps each prefix's
-    /// existence once it has probed it.</summary>
-    private string[] ExistingPrefixes(SearchPath path)
+    /// <summary>The <paramref name="index"/>-th existing search prefix of <paramref name="path"/> (each
+    /// directory's hwcaps subdirs, then the directory), or null past the last. Prefixes are probed only as far as
+    /// a lookup gets, each once per list, as glibc keeps each prefix's existence once it has probed it: a
+    /// closure answered by ld.so.cache never probes the default directories after the first.</summary>
+    private string? PrefixAt(SearchPath path, int index)
     {
-        if (_prefixes.TryGetValue(path, out var known)) return known;
+        if (!_prefixes.TryGetValue(path, out var probe)) _prefixes[path] = probe = new PrefixProbe();
         var subdirs = _profile.SearchSubdirs;
-        var existing = new List<string>(path.Directories.Length);
-        foreach (var dir in path.Directories)
+        while (probe.Existing.Count <= index && probe.Directory < path.Directories.Length)
         {
-            for (int s = 0; s < subdirs.Length; s++)
-            {
-                string prefix = subdirs[s].Length == 0 ? dir : dir + subdirs[s];
-                if (_ctx.DirectoryExists(prefix)) existing.Add(prefix);
-            }
+            string dir = path.Directories[probe.Directory];
+            string sub = subdirs[probe.Subdir];
+            if (++probe.Subdir == subdirs.Length) { probe.Subdir = 0; probe.Directory++; }
+            string prefix = sub.Length == 0 ? dir : dir + sub;
+            if (_ctx.DirectoryExists(prefix)) probe.Existing.Add(prefix);
         }
-        known = existing.ToArray();
-        _prefixes[path] = known;
-        return known;
+        return index < probe.Existing.Count ? probe.Existing[index] : null;
     }
 
     /// <summary>
@@ -279,7 +281,7 @@ internal sealed class LibrarySearch
     private bool OpenPath(string name, SearchPath path, ref bool otherClass, out LoaderFile.Result found, out string realName, out string? failure, bool readObject = true)
     {
         failure = null;
-        foreach (var prefix in ExistingPrefixes(path))
+        for (int i = 0; PrefixAt(path, i) is { } prefix; i++)
         {
             string candidate = prefix + name;
             var r = LoaderFile.OpenVerify(HostPathOf(candidate), readObject);

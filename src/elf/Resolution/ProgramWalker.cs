@@ -25,23 +25,33 @@ internal sealed class ProgramWalker
     /// <summary>True when an exec'd ELF program uses <c>$ORIGIN</c> of the main executable.</summary>
     public bool UsesOrigin { get; private set; }
 
-    /// <summary>Adds an executable (absolute host path, may hold links).</summary>
-    public void AddProgram(string path, string reason, string? neededBy, int nesting, List<string>? chain = null)
+    /// <summary>Adds an executable (absolute host path, may hold links). <paramref name="located"/>: found by
+    /// <see cref="ProgramLocator"/>, which saw a regular file there.</summary>
+    public void AddProgram(string path, string reason, string? neededBy, int nesting, List<string>? chain = null, bool located = false)
     {
-        string real = _ctx.Collector.AddPath(path, reason, neededBy)
+        string real = _ctx.Collector.AddPath(path, reason, neededBy, isNotDirectory: located)
             ?? throw new ClosureException(ClosureError.ProgramNotFound, path, $"{Kind(reason)}: {path}: no such file or directory");
-        Span<byte> head = stackalloc byte[Shebang.BufferSize];
-        int n = ReadHead(real, head);
+        // One open serves both the kind test and, for an ELF program, the whole read: the head read here is
+        // the reader's first read too.
+        Span<byte> head = stackalloc byte[Reading.ElfObjectReader.HeadSize];
+        int fd = Libc.OpenReadOnly(real);
+        int n = fd;
+        if (fd >= 0)
+        {
+            n = Libc.PRead(fd, head, 0);
+            if (n >= 0 && ElfObject.HasElfMagic(head[..n]))
+            {
+                if (_doneReal.Add(real))
+                    AddElf(real, head[..n], path, reason, allowMissing: _allowMissing, executable: true, openFd: fd);
+                else Libc.close(fd);
+                return;
+            }
+            Libc.close(fd);
+        }
         if (n < 0)
             throw new ClosureException(ClosureError.ProgramNotExecutable, path, $"{Kind(reason)}: {path}: cannot read: errno {-n}");
         head = head[..n];
 
-        if (ElfObject.HasElfMagic(head))
-        {
-            if (!_doneReal.Add(real)) return;
-            AddElf(real, head, path, reason, allowMissing: _allowMissing, executable: true);
-            return;
-        }
         var shebang = Shebang.TryParse(head)
             ?? throw new ClosureException(ClosureError.ProgramNotExecutable, path, $"{Kind(reason)}: {path}: not an ELF file or #! script");
         chain ??= new List<string>();
@@ -61,7 +71,7 @@ internal sealed class ProgramWalker
             if (++_envDepth > 16)
                 throw new ClosureException(ClosureError.ShebangTooDeep, path, $"shebang loop: {path}: env chain deeper than 16");
             string target = ProgramLocator.Locate(command, _targetPath, _ctx.WorkingDirectory, "env command");
-            AddProgram(target, "env command", real, nesting: 0);
+            AddProgram(target, "env command", real, nesting: 0, located: true);
             _envDepth--;
         }
     }
@@ -83,10 +93,12 @@ internal sealed class ProgramWalker
     /// Adds the loader's view of an ELF file at canonical <paramref name="real"/>: for a program with PT_INTERP
     /// the interpreter and its libraries; for a shared library (a package's content) the libraries it needs,
     /// resolved as <c>ld.so --list</c> on it would.
+    /// <paramref name="openFd"/>: the file already open (closed here), <paramref name="head"/> then its first
+    /// <see cref="Reading.ElfObjectReader.HeadSize"/> bytes; -1 to open it here.
     /// </summary>
-    public void AddElf(string real, ReadOnlySpan<byte> head, string path, string reason, bool allowMissing, bool executable)
+    public void AddElf(string real, ReadOnlySpan<byte> head, string path, string reason, bool allowMissing, bool executable, int openFd = -1)
     {
-        int fd = Libc.OpenReadOnly(real);
+        int fd = openFd >= 0 ? openFd : Libc.OpenReadOnly(real);
         if (fd < 0)
             throw new ClosureException(ClosureError.ProgramNotExecutable, path, $"{Kind(reason)}: {path}: cannot open: errno {-fd}");
         ElfObject elf;
@@ -100,7 +112,7 @@ internal sealed class ProgramWalker
                 if (!executable) return; // foreign objects in a package are bound, not resolved
                 throw new ClosureException(ClosureError.ProgramNotExecutable, path, $"{Kind(reason)}: {path}: {problem}");
             }
-            elf = Reading.ElfObjectReader.Read(fd, st.Size, default, real);
+            elf = Reading.ElfObjectReader.Read(fd, st.Size, openFd >= 0 ? head : default, real);
         }
         finally
         {

@@ -31,9 +31,12 @@ public sealed class SymlinkChain
     /// <summary>
     /// The canonical path of <paramref name="path"/> (absolute), adding each link met to <paramref name="hops"/>
     /// in order. Null when a component is missing or a non-directory is traversed (<paramref name="errno"/>);
-    /// a loop throws <see cref="ClosureException"/> (UnresolvablePath).
+    /// a loop throws <see cref="ClosureException"/> (UnresolvablePath). <paramref name="endIsNotDirectory"/>
+    /// says the caller already knows the path leads to an existing non-directory (it opened and read it): the
+    /// last component is then asked with readlink alone — its text, or EINVAL for "not a link" — instead of an
+    /// lstat followed by a readlink.
     /// </summary>
-    public string? Resolve(string path, List<Hop>? hops, out bool isDirectory, out int errno)
+    public string? Resolve(string path, List<Hop>? hops, out bool isDirectory, out int errno, bool endIsNotDirectory = false)
     {
         isDirectory = false;
         errno = 0;
@@ -57,14 +60,14 @@ public sealed class SymlinkChain
                 }
                 var rest = new Stack<string>(4);
                 rest.Push(path[(slash + 1)..]);
-                return Walk(path, rest, dir.Current, dir.LastKind, dir.Hops.Length, hops, out isDirectory, out errno);
+                return Walk(path, rest, dir.Current, dir.LastKind, dir.Hops.Length, hops, endIsNotDirectory, out isDirectory, out errno);
             }
         }
 
         // Pending components are kept reversed on a stack so link targets can be pushed in front.
         var pending = new Stack<string>();
         PushComponents(pending, path);
-        return Walk(path, pending, "/", NodeKind.Directory, 0, hops, out isDirectory, out errno);
+        return Walk(path, pending, "/", NodeKind.Directory, 0, hops, endIsNotDirectory, out isDirectory, out errno);
     }
 
     private static bool IsPlainName(ReadOnlySpan<char> name) =>
@@ -82,7 +85,7 @@ public sealed class SymlinkChain
     }
 
     private string? Walk(string path, Stack<string> pending, string current, NodeKind lastKind, int hopsTaken,
-        List<Hop>? hops, out bool isDirectory, out int errno)
+        List<Hop>? hops, bool endIsNotDirectory, out bool isDirectory, out int errno)
     {
         isDirectory = false;
         errno = 0;
@@ -102,7 +105,8 @@ public sealed class SymlinkChain
                 continue;
             }
             string candidate = current.Length == 1 ? "/" + c : current + "/" + c;
-            var node = Lookup(candidate);
+            // The component that ends the walk (nothing pending after it) is the known file unless it is a link.
+            var node = endIsNotDirectory && pending.Count == 0 ? LookupEnd(candidate) : Lookup(candidate);
             switch (node.Kind)
             {
                 case NodeKind.Missing:
@@ -155,6 +159,18 @@ public sealed class SymlinkChain
             }
             else node = new Node(type == Libc.S_IFDIR ? NodeKind.Directory : NodeKind.Other, null, 0);
         }
+        _nodes[path] = node;
+        return node;
+    }
+
+    /// <summary>A component known to be a link or an existing non-directory: one readlink tells which.</summary>
+    private Node LookupEnd(string path)
+    {
+        if (_nodes.TryGetValue(path, out var node)) return node;
+        string? target = Libc.ReadLink(path, out int e);
+        node = target is not null
+            ? (target.Length == 0 ? new Node(NodeKind.Missing, null, Libc.ENOENT) : new Node(NodeKind.Symlink, target, 0))
+            : e == Libc.EINVAL ? new Node(NodeKind.Other, null, 0) : new Node(NodeKind.Missing, null, e);
         _nodes[path] = node;
         return node;
     }
