@@ -56,7 +56,7 @@ internal sealed unsafe class NativeProgram : IDisposable
     }
 
     /// <summary>Copies the steps into one native array and builds the program header.</summary>
-    public ChildProgram* Seal(int reportFd, int syncReadFd, ulong savedSignalMask, bool useOpenat2)
+    public ChildProgram* Seal(int reportFd, int syncReadFd, ulong savedSignalMask, bool useOpenat2, bool useOpenTreeAttr = true)
     {
         var steps = (ChildStep*)Alloc(Math.Max(1, _pending.Count) * sizeof(ChildStep));
         for (int i = 0; i < _pending.Count; i++)
@@ -71,6 +71,8 @@ internal sealed unsafe class NativeProgram : IDisposable
             RootFd = -1,
             ScratchFd = -1,
             UseOpenat2 = useOpenat2 ? 1 : 0,
+            UseOpenTreeAttr = useOpenTreeAttr ? 1 : 0,
+            ParentFd = -1,
             SavedSignalMask = savedSignalMask,
         };
         Program = program;
