@@ -46,17 +46,6 @@ public sealed class HostPathCache
     }
 
     /// <summary>Absolute, no trailing slash, no empty, "." or ".." component.</summary>
-    private static bool IsPlain(string path)
-    {
-        if (path.Length < 2 || path[0] != '/' || path[^1] == '/')
-            return false;
-        ReadOnlySpan<char> rest = path.AsSpan(1);
-        foreach (Range r in rest.Split('/'))
-        {
-            ReadOnlySpan<char> c = rest[r];
-            if (c.IsEmpty || c is "." || c is "..")
-                return false;
-        }
-        return true;
-    }
+    private static bool IsPlain(string path) =>
+        path.Length >= 2 && path[0] == '/' && Planning.PathFlawsOf.Scan(path) == Planning.PathFlaws.None;
 }

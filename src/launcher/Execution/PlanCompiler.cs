@@ -229,18 +229,10 @@ internal static unsafe class PlanCompiler
             CheckNoNul(op is null ? "chdir" : NameOf(op), path);
         if (!path.StartsWith('/'))
             throw new LaunchException($"{(op is null ? "chdir" : NameOf(op))}: {path}: destination must be an absolute path inside the new root");
-        if (HasDotDot(path))
+        if ((PathFlawsOf.Scan(path) & PathFlaws.DotDot) != 0)
             throw new LaunchException($"{(op is null ? "chdir" : NameOf(op))}: {path}: destination contains '..'");
         if (op is not (null or RootTmpfsOp or ChmodOp or RemountReadOnlyOp or MakeDirOp) && path.TrimEnd('/').Length == 0)
             throw new LaunchException($"{(op is null ? "chdir" : NameOf(op))}: {path}: the root itself cannot be a destination");
-    }
-
-    private static bool HasDotDot(string path)
-    {
-        for (int i = path.IndexOf("..", StringComparison.Ordinal); i >= 0; i = path.IndexOf("..", i + 1, StringComparison.Ordinal))
-            if ((i == 0 || path[i - 1] == '/') && (i + 2 == path.Length || path[i + 2] == '/'))
-                return true;
-        return false;
     }
 
     private static void CheckNoNul(string what, string value)

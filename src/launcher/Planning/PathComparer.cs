@@ -13,6 +13,17 @@ public sealed class PathComparer : IComparer<string>
         if (ReferenceEquals(x, y)) return 0;
         if (x is null) return -1;
         if (y is null) return 1;
+        // Fast path: at the first differing char, if both are inside the same component (two ordinary chars, or
+        // one component ending mid-way where the other goes on), the char order is the component order.
+        int k = x.AsSpan().CommonPrefixLength(y);
+        bool endX = k == x.Length || x[k] == '/', endY = k == y.Length || y[k] == '/';
+        if (!endX && !endY) return x[k].CompareTo(y[k]);
+        if (k > 0 && x[k - 1] != '/' && endX != endY) return endX ? -1 : 1;
+        return CompareByComponents(x, y);
+    }
+
+    private static int CompareByComponents(string x, string y)
+    {
         int i = 0, j = 0;
         while (true)
         {

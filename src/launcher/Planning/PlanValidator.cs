@@ -74,24 +74,8 @@ public static class PlanValidator
     {
         if (!path.StartsWith('/'))
             throw new PlanValidationException(path, $"a {role} must be an absolute path");
-        if (path != "/" && !PlainComponents(path))
+        if (path != "/" && PathFlawsOf.Scan(path) != PathFlaws.None)
             throw new PlanValidationException(path, $"a {role} must not contain '.', '..' or empty components");
-    }
-
-    /// <summary>Every component after the leading '/' is non-empty and neither "." nor "..".</summary>
-    static bool PlainComponents(string path)
-    {
-        int start = 1;
-        while (true)
-        {
-            int end = path.IndexOf('/', start);
-            if (end < 0) end = path.Length;
-            int n = end - start;
-            if (n == 0 || (n == 1 && path[start] == '.') || (n == 2 && path[start] == '.' && path[start + 1] == '.'))
-                return false;
-            if (end == path.Length) return true;
-            start = end + 1;
-        }
     }
 
     public static string DestinationOf(SetupOp op) => op switch
