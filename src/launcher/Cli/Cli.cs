@@ -14,7 +14,13 @@ public sealed record CliServices
     public Func<HostFacts> DetectHost { get; init; } = HostFacts.Detect;
     /// <summary>Opened only when User=, Group=, SupplementaryGroups= or WorkingDirectory=~ is given.</summary>
     public Func<UserDatabase> OpenUserDatabase { get; init; } = () => new UserDatabase();
-    public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = ProcessEnvironment();
+    /// <summary>The process environment, read on first use (not for --version, --help or a usage error).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Environment
+    {
+        get => _environment ??= ProcessEnvironment();
+        init => _environment = value;
+    }
+    private IReadOnlyList<KeyValuePair<string, string>>? _environment;
     /// <summary>Existence check for --full-env candidates.</summary>
     public Func<string, bool> PathExists { get; init; } = p => File.Exists(p) || Directory.Exists(p);
 

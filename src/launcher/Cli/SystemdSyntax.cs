@@ -98,6 +98,12 @@ public static class SystemdSyntax
 
     static IEnumerable<List<string>> SplitBindEntries(string name, string value)
     {
+        if (IsOneUnquotedEntry(value))
+        {
+            // No escape, quote or blank: one entry, its fields split at ':' (the loop below would build the same).
+            yield return [.. value.Split(':')];
+            yield break;
+        }
         var fields = new List<string>();
         var field = new StringBuilder();
         bool inEntry = false;
@@ -127,6 +133,14 @@ public static class SystemdSyntax
         if (inEntry) { fields.Add(field.ToString()); yield return fields; }
     }
 
+    static bool IsOneUnquotedEntry(string value)
+    {
+        if (value.Length == 0) return false;
+        foreach (char c in value)
+            if (c is '\\' or '"' or '\'' || char.IsWhiteSpace(c)) return false;
+        return true;
+    }
+
     /// <summary>parse_mode(): octal, at most 07777.</summary>
     public static int ParseMode(string name, string value)
     {
@@ -143,16 +157,23 @@ public static class SystemdSyntax
     public static void RequireAbsolute(string name, string path, string role)
     {
         if (!path.StartsWith('/')) throw new UsageException(name, path, $"{role} must be an absolute path");
-        foreach (string part in path.Split('/'))
-            if (part == "..") throw new UsageException(name, path, $"{role} must not contain '..'");
+        if ((PathFlawsOf.Scan(path) & PathFlaws.DotDot) != 0)
+            throw new UsageException(name, path, $"{role} must not contain '..'");
     }
 
     /// <summary>Removes duplicate and trailing slashes and <c>.</c> components (never <c>..</c>: callers reject it).</summary>
     public static string NormalizePath(string path)
     {
+        if (IsNormal(path))
+            return path; // the common case, without splitting and joining (3000 binds: 25 M instructions)
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(p => p != ".");
         return "/" + string.Join('/', parts);
     }
+
+    /// <summary>Already what <see cref="NormalizePath"/> returns: "/", or '/' then components that are neither
+    /// empty nor ".", with no trailing '/'.</summary>
+    static bool IsNormal(string path) =>
+        path == "/" || (path.StartsWith('/') && (PathFlawsOf.Scan(path) & (PathFlaws.Empty | PathFlaws.Dot)) == 0);
 
     /// <summary>A relative directory name for StateDirectory=/RuntimeDirectory= (may contain '/', never '..').</summary>
     public static string ParseDirectoryName(string name, string value)

@@ -67,6 +67,12 @@ internal unsafe struct ChildProgram
     public int ScratchFd;
     /// <summary>1 while openat2 works; 0 after ENOSYS (or forced) selects the O_NOFOLLOW walk.</summary>
     public int UseOpenat2;
+    /// <summary>1 until open_tree_attr is refused (ENOSYS/EINVAL before Linux 6.15): then open_tree + mount_setattr.</summary>
+    public int UseOpenTreeAttr;
+    /// <summary>The last mount point's parent directory, kept open for the next step under the same parent
+    /// (<see cref="ParentPath"/>), or -1. Dropped before any step that could change what that path resolves to.</summary>
+    public int ParentFd;
+    public byte* ParentPath;
     /// <summary>The signal mask to restore before exec (the parent's, saved before it blocked everything).</summary>
     public ulong SavedSignalMask;
     public int FailedStep;

@@ -101,7 +101,7 @@ internal static unsafe class PlanCompiler
     /// <summary>The plan's paths as native steps. Destination fields: Path (full), Parent, Leaf (null for "/").</summary>
     private static void AddOp(NativeProgram n, SetupOp op)
     {
-        string name = op.ToString().Split(' ')[0];
+        string name = NameOf(op);
         switch (op)
         {
             case RootTmpfsOp r:
@@ -163,14 +163,18 @@ internal static unsafe class PlanCompiler
         }
     }
 
+    /// <summary>The destination encoded once: Leaf points into Path's own bytes, Parent is the one copy.</summary>
     private static ChildStep Dest(NativeProgram n, ChildOp op, string path)
     {
         string trimmed = path.TrimEnd('/');
-        int slash = trimmed.LastIndexOf('/');
         if (trimmed.Length == 0)
             return new ChildStep { Op = op, Path = n.Utf8("/") };
-        string parent = slash <= 0 ? "/" : trimmed[..slash];
-        return new ChildStep { Op = op, Path = n.Utf8(trimmed), Parent = n.Utf8(parent), Leaf = n.Utf8(trimmed[(slash + 1)..]) };
+        byte* full = n.Utf8(trimmed);
+        int length = 0, slash = 0;
+        for (; full[length] != 0; length++)
+            if (full[length] == '/') slash = length;
+        byte* parent = slash == 0 ? n.Copy(full, 1) : n.Copy(full, slash);
+        return new ChildStep { Op = op, Path = full, Parent = parent, Leaf = full + slash + 1 };
     }
 
     private static string Octal(int mode) => Convert.ToString(mode, 8).PadLeft(4, '0');
@@ -189,8 +193,8 @@ internal static unsafe class PlanCompiler
             throw new LaunchException("plan: empty argv");
         foreach (SetupOp op in plan.Ops)
         {
-            foreach (string dest in Destinations(op))
-                CheckInRoot(op, dest);
+            if (op is not RootTmpfsOp)
+                CheckInRoot(op, PlanValidator.DestinationOf(op));
         }
         CheckInRoot(null, plan.WorkingDirectory);
         CheckNoNul("exec", plan.ExecPath);
@@ -198,34 +202,37 @@ internal static unsafe class PlanCompiler
             CheckNoNul("argument", s);
     }
 
-    private static IEnumerable<string> Destinations(SetupOp op) => op switch
+    /// <summary>The op's first word in --dry-run form (its ToString), without formatting the whole line: the
+    /// step name in error reports.</summary>
+    private static string NameOf(SetupOp op) => op switch
     {
-        RootTmpfsOp => [],
-        MakeDirOp m => [m.Path],
-        SymlinkOp l => [l.Path],
-        BindOp b => [b.Dest],
-        ProcOp p => [p.Dest],
-        SysfsOp s => [s.Dest],
-        TmpfsOp t => [t.Dest],
-        DeviceNodeOp d => [d.Path],
-        DevptsOp d => [d.Dest],
-        MqueueOp q => [q.Dest],
-        RemountReadOnlyOp r => [r.Dest],
-        InaccessibleOp i => [i.Dest],
-        ChmodOp c => [c.Path],
+        RootTmpfsOp => "root-tmpfs",
+        MakeDirOp => "mkdir",
+        SymlinkOp => "symlink",
+        BindOp b => b.ReadOnly ? "bind-ro" : "bind-rw",
+        ProcOp => "proc",
+        SysfsOp => "sysfs",
+        TmpfsOp => "tmpfs",
+        DeviceNodeOp => "dev",
+        DevptsOp => "devpts",
+        MqueueOp => "mqueue",
+        RemountReadOnlyOp => "remount-ro",
+        InaccessibleOp => "inaccessible",
+        ChmodOp => "chmod",
         _ => throw new UnreachableException(op.ToString()),
     };
 
+    /// <summary>The error text names the op only when a check fails (no per-op string building).</summary>
     private static void CheckInRoot(SetupOp? op, string path)
     {
-        string what = op?.ToString().Split(' ')[0] ?? "chdir";
-        CheckNoNul(what, path);
+        if (path.Contains('\0'))
+            CheckNoNul(op is null ? "chdir" : NameOf(op), path);
         if (!path.StartsWith('/'))
-            throw new LaunchException($"{what}: {path}: destination must be an absolute path inside the new root");
-        if (path.Split('/').Any(c => c == ".."))
-            throw new LaunchException($"{what}: {path}: destination contains '..'");
+            throw new LaunchException($"{(op is null ? "chdir" : NameOf(op))}: {path}: destination must be an absolute path inside the new root");
+        if ((PathFlawsOf.Scan(path) & PathFlaws.DotDot) != 0)
+            throw new LaunchException($"{(op is null ? "chdir" : NameOf(op))}: {path}: destination contains '..'");
         if (op is not (null or RootTmpfsOp or ChmodOp or RemountReadOnlyOp or MakeDirOp) && path.TrimEnd('/').Length == 0)
-            throw new LaunchException($"{what}: {path}: the root itself cannot be a destination");
+            throw new LaunchException($"{(op is null ? "chdir" : NameOf(op))}: {path}: the root itself cannot be a destination");
     }
 
     private static void CheckNoNul(string what, string value)

@@ -35,7 +35,7 @@ public static unsafe class PlanExecutor
         umask(oldUmask);
         HostDirectories.Create(plan.HostDirectories);
         using NativeProgram program = PlanCompiler.Compile(plan, forked: false, getpid(), oldUmask);
-        ChildProgram* p = program.Seal(-1, -1, 0, UseOpenat2());
+        ChildProgram* p = program.Seal(-1, -1, 0, UseOpenat2(), UseOpenTreeAttr());
         StepInterpreter.Run(p);
         throw PlanCompiler.Describe(program, p->FailedStep, p->FailedWhat, p->FailedErrno);
     }
@@ -87,6 +87,9 @@ public static unsafe class PlanExecutor
 
     private static bool UseOpenat2() => Environment.GetEnvironmentVariable("CONFINE_EXEC_TEST_NO_OPENAT2") != "1";
 
+    /// <summary>Tests force the pre-6.15 path (open_tree + mount_setattr) with CONFINE_EXEC_TEST_NO_OPEN_TREE_ATTR=1.</summary>
+    private static bool UseOpenTreeAttr() => Environment.GetEnvironmentVariable("CONFINE_EXEC_TEST_NO_OPEN_TREE_ATTR") != "1";
+
     /// <summary>Forks with every signal blocked on this thread (so no runtime handler runs in the child before
     /// it resets them) inside a no-GC region; the child never returns from here.</summary>
     private static int Fork(NativeProgram program, LaunchPlan plan, int reportWrite, int syncRead)
@@ -95,7 +98,7 @@ public static unsafe class PlanExecutor
         // Leave glibc's SIGCANCEL (32) and SIGSETXID (33) unblocked: other threads' set*id() need them.
         const ulong all = ~((1UL << 31) | (1UL << 32));
         ulong saved = SetSignalMask(SIG_SETMASK, all);
-        ChildProgram* p = program.Seal(reportWrite, syncRead, saved, UseOpenat2());
+        ChildProgram* p = program.Seal(reportWrite, syncRead, saved, UseOpenat2(), UseOpenTreeAttr());
         bool noGc = false;
         try { noGc = GC.TryStartNoGCRegion(1 << 20); }
         catch (InvalidOperationException) { }

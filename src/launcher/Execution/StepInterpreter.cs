@@ -53,6 +53,8 @@ internal static unsafe class StepInterpreter
         for (int i = 0; i < p->StepCount; i++)
         {
             ChildStep* s = p->Steps + i;
+            if (!KeepsParent(s->Op))
+                DropParent(p);
             int what = Execute(p, s);
             if (what != 0)
             {
@@ -65,6 +67,51 @@ internal static unsafe class StepInterpreter
         p->FailedStep = p->StepCount - 1;
         p->FailedWhat = ChildFailure.SyncFailed;
         p->FailedErrno = EINVAL;
+    }
+
+    /// <summary>Steps that only create or mount at Parent/Leaf: they never change what a parent path resolves
+    /// to, so the open parent directory stays valid across them. Every other step drops it first.</summary>
+    [MethodImpl(Opt)]
+    private static bool KeepsParent(ChildOp op) => op is ChildOp.Bind or ChildOp.Symlink or ChildOp.DeviceNode or
+        ChildOp.Tmpfs or ChildOp.Proc or ChildOp.Sysfs or ChildOp.Devpts or ChildOp.Mqueue or ChildOp.MakeDir;
+
+    [MethodImpl(Opt)]
+    private static void DropParent(ChildProgram* p)
+    {
+        if (p->ParentFd >= 0)
+            Close(p->ParentFd);
+        p->ParentFd = -1;
+        p->ParentPath = null;
+    }
+
+    /// <summary>The step's parent directory (created 0755 as needed), reused from the previous step when it had the
+    /// same parent: consecutive binds into one directory resolve it once. The caller must not close it.</summary>
+    [MethodImpl(Opt)]
+    private static int ParentDir(ChildProgram* p, ChildStep* s)
+    {
+        if (p->ParentFd >= 0 && SameString(p->ParentPath, s->Parent))
+            return p->ParentFd;
+        DropParent(p);
+        int fd = EnsureDir(p, s->Parent, 0x1ed);
+        if (fd >= 0)
+        {
+            p->ParentFd = fd;
+            p->ParentPath = s->Parent;
+        }
+        return fd;
+    }
+
+    [MethodImpl(Opt)]
+    private static bool SameString(byte* a, byte* b)
+    {
+        if (a == b) return true;
+        int i = 0;
+        while (a[i] == b[i])
+        {
+            if (a[i] == 0) return true;
+            i++;
+        }
+        return false;
     }
 
     [MethodImpl(Opt)]
@@ -104,9 +151,13 @@ internal static unsafe class StepInterpreter
             }
             case ChildOp.MakeDir:
             {
+                // Kept open as the parent of the steps that follow (the planner makes a directory right before
+                // what goes into it).
+                DropParent(p);
                 int fd = EnsureDir(p, s->Path, s->Mode);
                 if (fd < 0) return (int)SYS_mkdirat | P;
-                Close(fd);
+                p->ParentFd = fd;
+                p->ParentPath = s->Path;
                 return 0;
             }
             case ChildOp.Symlink:
@@ -119,11 +170,10 @@ internal static unsafe class StepInterpreter
             {
                 fixed (byte* sys = "/sys\0"u8)
                 {
-                    int tree = (int)Sys(SYS_open_tree, AT_FDCWD, (long)sys, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-                    if (tree < 0) return (int)SYS_open_tree;
                     long ro = (s->Flags & StepFlags.ReadOnly) != 0 ? MOUNT_ATTR_RDONLY : 0;
-                    if (!SetAttr(tree, ro | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, true))
-                        return CloseAnd(tree, (int)SYS_mount_setattr | P);
+                    int tree = CloneTree(p, AT_FDCWD, sys, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE,
+                        ro | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, out int sysFailed);
+                    if (tree < 0) return sysFailed == (int)SYS_open_tree ? sysFailed : sysFailed | P;
                     return Attach(p, s, tree, true);
                 }
             }
@@ -477,22 +527,28 @@ internal static unsafe class StepInterpreter
             SetErrno(EBUSY); // "/" itself is never a mount destination: the root is the tmpfs
             return -1;
         }
-        int parent = EnsureDir(p, s->Parent, 0x1ed);
+        int parent = ParentDir(p, s);
         if (parent < 0) return -1;
         if (directory)
         {
             if (Sys(SYS_mkdirat, parent, (long)s->Leaf, 0x1ed) < 0 && Errno() != EEXIST)
-                return CloseAnd(parent, -1);
+                return -1;
         }
-        else
+        else if (Sys(SYS_mknodat, parent, (long)s->Leaf, S_IFREG | 0x124, 0) < 0 && Errno() != EEXIST)
         {
-            long f = Sys(SYS_openat, parent, (long)s->Leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0x124);
-            if (f >= 0) Close((int)f);
-            else if (Errno() != EEXIST) { failed = (int)SYS_openat | ChildFailure.NamePath; return CloseAnd(parent, -1); }
+            // An empty 0444 file, made without opening it (no descriptor to close).
+            failed = (int)SYS_mknodat | ChildFailure.NamePath;
+            return -1;
+        }
+        failed = (int)SYS_openat | ChildFailure.NamePath;
+        if (directory)
+        {
+            // O_DIRECTORY|O_NOFOLLOW cannot open a symlink (ENOTDIR), so no statx is needed to refuse one; a
+            // non-directory there is opened as before and move_mount reports the mismatch.
+            int dir = (int)Sys(SYS_openat, parent, (long)s->Leaf, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+            if (dir >= 0 || Errno() != ENOTDIR) return dir;
         }
         int fd = (int)Sys(SYS_openat, parent, (long)s->Leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        Close(parent);
-        failed = (int)SYS_openat | ChildFailure.NamePath;
         if (fd < 0) return -1;
         if (FileType(fd) == S_IFLNK)
         {
@@ -551,28 +607,45 @@ internal static unsafe class StepInterpreter
         if (type == S_IFLNK) // dangling at plan time (so kept unresolved) or swapped in since: '-' skips it as missing
             return CloseAnd(src, (s->Flags & StepFlags.AllowMissing) != 0 ? 0 : ChildFailure.RefusedSymlink | ChildFailure.NameSource);
         int tree;
+        int failed;
         fixed (byte* empty = "\0"u8)
-            tree = (int)Sys(SYS_open_tree, src, (long)empty,
-                AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+            tree = CloneTree(p, src, empty, AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0),
+                (s->Flags & StepFlags.ReadOnly) != 0 ? MOUNT_ATTR_RDONLY : 0, out failed);
         if (tree < 0)
-            return CloseAnd(src, (int)SYS_open_tree | ChildFailure.NameSource);
+            return CloseAnd(src, failed | ChildFailure.NameSource);
         Close(src);
-        if ((s->Flags & StepFlags.ReadOnly) != 0 && !SetAttr(tree, MOUNT_ATTR_RDONLY, recursive))
-            return CloseAnd(tree, (int)SYS_mount_setattr | ChildFailure.NameSource);
         return Attach(p, s, tree, type == S_IFDIR);
+    }
+
+    /// <summary>open_tree(<paramref name="flags"/>, which include OPEN_TREE_CLONE) with <paramref name="attrs"/> set on
+    /// the clone (recursively with AT_RECURSIVE): one open_tree_attr (Linux 6.15) where the kernel has it, else
+    /// open_tree + mount_setattr. Returns the tree or -1 with the failing syscall in <paramref name="failed"/>.</summary>
+    [MethodImpl(Opt)]
+    private static int CloneTree(ChildProgram* p, int dirFd, byte* path, int flags, long attrs, out int failed)
+    {
+        failed = (int)SYS_open_tree;
+        if (attrs != 0 && p->UseOpenTreeAttr != 0)
+        {
+            mount_attr attr = default;
+            attr.attr_set = (ulong)attrs;
+            long fd = Sys(SYS_open_tree_attr, dirFd, (long)path, flags, (long)&attr, sizeof(mount_attr));
+            if (fd >= 0 || (Errno() != ENOSYS && Errno() != EINVAL))
+                return (int)fd;
+            p->UseOpenTreeAttr = 0;
+        }
+        int tree = (int)Sys(SYS_open_tree, dirFd, (long)path, flags);
+        if (tree < 0 || attrs == 0)
+            return tree;
+        failed = (int)SYS_mount_setattr;
+        return SetAttr(tree, attrs, (flags & AT_RECURSIVE) != 0) ? tree : CloseAnd(tree, -1);
     }
 
     /// <summary>Clone of a host path (recursive) with extra attributes, or -1.</summary>
     [MethodImpl(Opt)]
-    private static int CloneHost(ReadOnlySpan<byte> hostPath, long attrs, bool recursive)
+    private static int CloneHost(ChildProgram* p, ReadOnlySpan<byte> hostPath, long attrs, bool recursive)
     {
         fixed (byte* path = hostPath)
-        {
-            int tree = (int)Sys(SYS_open_tree, AT_FDCWD, (long)path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
-            if (tree >= 0 && attrs != 0 && !SetAttr(tree, attrs, recursive))
-                return CloseAnd(tree, -1);
-            return tree;
-        }
+            return CloneTree(p, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0), attrs, out _);
     }
 
     [MethodImpl(Opt)]
@@ -587,7 +660,7 @@ internal static unsafe class StepInterpreter
             // fallback is a recursive bind of the host's.
             if ((s->Flags & StepFlags.Fallback) == 0 || (e != EPERM && e != EACCES && e != EBUSY && e != EINVAL))
                 return failed | ChildFailure.NamePath;
-            mnt = CloneHost("/proc\0"u8, attrs, true);
+            mnt = CloneHost(p, "/proc\0"u8, attrs, true);
             if (mnt < 0) return (int)SYS_open_tree | ChildFailure.NamePath;
         }
         return Attach(p, s, mnt, true);
@@ -596,10 +669,9 @@ internal static unsafe class StepInterpreter
     [MethodImpl(Opt)]
     private static int DeviceNode(ChildProgram* p, ChildStep* s)
     {
-        int parent = EnsureDir(p, s->Parent, 0x1ed);
+        int parent = ParentDir(p, s);
         if (parent < 0) return (int)SYS_mkdirat | ChildFailure.NamePath;
         long r = Sys(SYS_mknodat, parent, (long)s->Leaf, S_IFCHR | s->Mode, s->Arg);
-        Close(parent);
         if (r == 0) return 0;
         if (Errno() != EPERM) return (int)SYS_mknodat | ChildFailure.NamePath;
         // In a user namespace mknod is refused: bind the host's node onto an empty 0444 file instead.
@@ -631,7 +703,7 @@ internal static unsafe class StepInterpreter
                 Close(fs);
             }
             if (mnt < 0)
-                mnt = CloneHost("/dev/pts\0"u8, 0, true);
+                mnt = CloneHost(p, "/dev/pts\0"u8, 0, true);
             if (mnt < 0) return (int)SYS_open_tree | ChildFailure.NamePath;
             return Attach(p, s, mnt, true);
         }
@@ -642,7 +714,7 @@ internal static unsafe class StepInterpreter
     {
         int mnt = NewFs(p, "mqueue\0"u8, null, null, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, out _);
         if (mnt < 0)
-            mnt = CloneHost("/dev/mqueue\0"u8, 0, true);
+            mnt = CloneHost(p, "/dev/mqueue\0"u8, 0, true);
         return mnt < 0 ? 0 : Attach(p, s, mnt, true); // neither works: skipped (documented)
     }
 
@@ -661,13 +733,23 @@ internal static unsafe class StepInterpreter
         // and stack it onto the same place.
         fixed (byte* empty = "\0"u8)
         {
-            int tree = (int)Sys(SYS_open_tree, fd, (long)empty, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
-            if (tree < 0) return CloseAnd(fd, (int)SYS_open_tree | ChildFailure.NamePath);
-            if (!SetAttr(tree, MOUNT_ATTR_RDONLY, recursive))
+            const int clone = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE;
+            int tree;
+            int failed;
+            if (recursive)
+                tree = CloneTree(p, fd, empty, clone, MOUNT_ATTR_RDONLY, out failed);
+            else
             {
-                Close(tree);
-                return CloseAnd(fd, (int)SYS_mount_setattr | ChildFailure.NamePath);
+                // The flag on the clone's top only: open_tree_attr would set it on every submount.
+                failed = (int)SYS_open_tree;
+                tree = (int)Sys(SYS_open_tree, fd, (long)empty, clone);
+                if (tree >= 0 && !SetAttr(tree, MOUNT_ATTR_RDONLY, false))
+                {
+                    failed = (int)SYS_mount_setattr;
+                    tree = CloseAnd(tree, -1);
+                }
             }
+            if (tree < 0) return CloseAnd(fd, failed | ChildFailure.NamePath);
             return MoveOnto(tree, fd);
         }
     }
@@ -703,9 +785,7 @@ internal static unsafe class StepInterpreter
                     if (f < 0) return CloseAnd(fd, (int)SYS_openat | ChildFailure.NamePath);
                     Close((int)f);
                 }
-                mnt = (int)Sys(SYS_open_tree, p->ScratchFd, (long)name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-                if (mnt >= 0 && !SetAttr(mnt, attrs, false))
-                    mnt = CloseAnd(mnt, -1);
+                mnt = CloneTree(p, p->ScratchFd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, attrs, out _);
             }
         }
         if (mnt < 0) return CloseAnd(fd, (int)SYS_fsmount | ChildFailure.NamePath);
@@ -734,16 +814,15 @@ internal static unsafe class StepInterpreter
     [MethodImpl(Opt)]
     private static int MakeSymlink(ChildProgram* p, ChildStep* s)
     {
-        int parent = EnsureDir(p, s->Parent, 0x1ed);
+        int parent = ParentDir(p, s);
         if (parent < 0) return (int)SYS_mkdirat | ChildFailure.NamePath;
         if (Sys(SYS_symlinkat, (long)s->Source, parent, (long)s->Leaf) == 0)
-            return CloseAnd(parent, 0);
+            return 0;
         if (Errno() != EEXIST)
-            return CloseAnd(parent, (int)SYS_symlinkat | ChildFailure.NamePath);
+            return (int)SYS_symlinkat | ChildFailure.NamePath;
         // Already there: fine only if it is the same link (idempotent, as bubblewrap's --symlink).
         byte* buf = stackalloc byte[4096];
         long n = Sys(SYS_readlinkat, parent, (long)s->Leaf, (long)buf, 4096);
-        Close(parent);
         bool same = n >= 0;
         for (long i = 0; same && i < n; i++)
             if (s->Source[i] != buf[i]) same = false;

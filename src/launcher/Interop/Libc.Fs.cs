@@ -44,6 +44,25 @@ internal static unsafe partial class Libc
     internal static uint EncodeDevice(uint major, uint minor) => (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
 
     [LibraryImport(Name, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int statx(int dirfd, string path, int flags, uint mask, statx_head* buf);
+
+    /// <summary>lstat()-style file type (S_IFMT bits) of a host path: false with <paramref name="errno"/> when it
+    /// cannot be stat'ed (ENOENT/ENOTDIR: absent). One statx, no link following.</summary>
+    internal static bool TryFileTypeNoFollow(string path, out int type, out int errno)
+    {
+        statx_head st;
+        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &st) < 0)
+        {
+            type = 0;
+            errno = LastErrno;
+            return false;
+        }
+        type = st.stx_mode & S_IFMT;
+        errno = 0;
+        return true;
+    }
+
+    [LibraryImport(Name, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int chown(string path, uint owner, uint group);
 
     internal static void Chown(string path, uint uid, uint gid)

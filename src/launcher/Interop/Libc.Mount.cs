@@ -9,7 +9,7 @@ namespace ConfineExec.Launcher.Interop;
 internal static unsafe partial class Libc
 {
     internal const long SYS_mount = 165, SYS_umount2 = 166, SYS_open_tree = 428, SYS_move_mount = 429,
-        SYS_fsopen = 430, SYS_fsconfig = 431, SYS_fsmount = 432, SYS_mount_setattr = 442;
+        SYS_fsopen = 430, SYS_fsconfig = 431, SYS_fsmount = 432, SYS_mount_setattr = 442, SYS_open_tree_attr = 467;
 
     internal const long MS_BIND = 0x1000, MS_REC = 0x4000, MS_PRIVATE = 1 << 18, MS_SLAVE = 1 << 19;
     internal const int MNT_DETACH = 2;

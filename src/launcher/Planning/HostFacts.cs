@@ -40,14 +40,15 @@ public sealed record HostFacts
             else if (line.StartsWith("CapEff:", StringComparison.Ordinal))
                 capEff = ulong.Parse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
         }
+        var paths = new CommandLine.HostPathCache();
         return new HostFacts
         {
             Uid = uid,
             Gid = gid,
             CanMount = (capEff & (1UL << CapSysAdmin)) != 0,
             Pid = Environment.ProcessId,
-            PathExists = CommandLine.HostPaths.Exists,
-            RealPath = CommandLine.HostPaths.RealPath,
+            PathExists = paths.Exists,
+            RealPath = paths.RealPath,
         };
     }
 

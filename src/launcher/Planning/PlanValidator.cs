@@ -74,7 +74,7 @@ public static class PlanValidator
     {
         if (!path.StartsWith('/'))
             throw new PlanValidationException(path, $"a {role} must be an absolute path");
-        if (path != "/" && path[1..].Split('/').Any(c => c is "" or "." or ".."))
+        if (path != "/" && PathFlawsOf.Scan(path) != PathFlaws.None)
             throw new PlanValidationException(path, $"a {role} must not contain '.', '..' or empty components");
     }
 

@@ -76,6 +76,27 @@ public sealed class ForkedExecutorTests : IDisposable
         Assert.Contains("Read-only file system", Out("err"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BindReadOnly_WithAndWithoutOpenTreeAttr_IsReadOnlyAndKeepsSourceFlags(bool withoutOpenTreeAttr)
+    {
+        // open_tree_attr (Linux 6.15) clones and sets MOUNT_ATTR_RDONLY in one call; before it, open_tree + mount_setattr.
+        Environment.SetEnvironmentVariable("CONFINE_EXEC_TEST_NO_OPEN_TREE_ATTR", withoutOpenTreeAttr ? "1" : null);
+        try
+        {
+            string libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+            ChildExit exit = Sh(WithOut(HandPlans.ChrootOnlyOps(Tools())), $"( : >> {libc} ) 2> /out/err; echo $? > /out/rc");
+            Assert.Equal(0, exit.ExitCode);
+            Assert.NotEqual("0", Out("rc"));
+            Assert.Contains("Read-only file system", Out("err"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("CONFINE_EXEC_TEST_NO_OPEN_TREE_ATTR", null);
+        }
+    }
+
     [Fact]
     public void ChrootOnly_ProcSysDev_AreAbsent()
     {

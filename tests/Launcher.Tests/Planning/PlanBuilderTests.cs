@@ -330,6 +330,26 @@ public class PlanBuilderTests
     {
         Assert.Equal(sign, Math.Sign(PathComparer.Instance.Compare(a, b)));
     }
+
+    [Fact]
+    public void PathComparer_AllPairsOfTrickyPaths_AgreesWithComponentSplitDefinition()
+    {
+        // The oracle is path_compare()'s definition spelled out: split on '/', drop empty components, compare
+        // ordinally component by component, then fewer components first.
+        static int Oracle(string x, string y)
+        {
+            string[] a = x.Split('/', StringSplitOptions.RemoveEmptyEntries), b = y.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
+                if (string.CompareOrdinal(a[i], b[i]) is var c and not 0) return Math.Sign(c);
+            return a.Length.CompareTo(b.Length);
+        }
+        string[] paths = ["/", "//", "/a", "/a/", "/a//", "/a/b", "/a//b", "/a/b/", "/ab", "/a-b", "/a.b", "/a b", "/a/b/c",
+            "/a/bc", "/a/b-c", "/a!", "/f1", "/f12", "/f123", "/f2", "/usr/lib", "/usr/lib64", "/usr/lib/x", "/usr//lib/x",
+            "/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64", "/b", "/a/z", "/é", "/e"];
+        foreach (string x in paths)
+            foreach (string y in paths)
+                Assert.True(Oracle(x, y) == Math.Sign(PathComparer.Instance.Compare(x, y)), $"{x} vs {y}");
+    }
 }
 
 public class PlanBuilderMergedUsrTests
