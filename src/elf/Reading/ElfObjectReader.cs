@@ -335,8 +335,10 @@ internal static class ElfObjectReader
                     for (int k = c; k <= last; k++)
                     {
                         if (k > c && order[k] == order[k - 1]) { decoded[k] = decoded[k - 1]; continue; }
-                        string field = FieldFor(refs, order[k]);
-                        decoded[k] = Encoding.UTF8.GetString(r.CString(order[k] - first, (ulong)got, field, limitName));
+                        // The field (a search of the references) is named only for the error.
+                        if (!r.TryCString(order[k] - first, (ulong)got, out var text))
+                            text = r.CString(order[k] - first, (ulong)got, FieldFor(refs, order[k]), limitName);
+                        decoded[k] = Encoding.UTF8.GetString(text);
                     }
                     break;
                 }
