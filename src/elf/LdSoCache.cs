@@ -196,8 +196,20 @@ public sealed class LdSoCache
         if (fd < 0) return null;
         try
         {
-            if (Interop.Libc.FStat(fd, out var st) != 0 || (st.Mode & Interop.Libc.S_IFMT) != Interop.Libc.S_IFREG
-                || st.Size > int.MaxValue / 2) return null;
+            return Interop.Libc.FStat(fd, out var st) == 0 ? TryLoad(fd, st, path) : null;
+        }
+        finally
+        {
+            Interop.Libc.close(fd);
+        }
+    }
+
+    /// <summary><see cref="TryLoad(string)"/> from a descriptor the caller opened and fstat'ed (and closes).</summary>
+    internal static LdSoCache? TryLoad(int fd, in Interop.Libc.StatBuffer st, string path)
+    {
+        if ((st.Mode & Interop.Libc.S_IFMT) != Interop.Libc.S_IFREG || st.Size > int.MaxValue / 2) return null;
+        try
+        {
             var buffer = new byte[st.Size];
             long ignored = 0;
             int n = ElfObjectReader.PRead(fd, buffer, 0, ref ignored, path);
@@ -206,10 +218,6 @@ public sealed class LdSoCache
         catch (Exception e) when (e is IOException or ElfFormatException)
         {
             return null;
-        }
-        finally
-        {
-            Interop.Libc.close(fd);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
@@ -291,7 +292,7 @@ internal static class ElfObjectReader
         else limit = Math.Min(limit, (ulong)fileLength - strtabOffset);
         string limitName = haveStrsz ? "DT_STRSZ" : "the PT_LOAD segment";
 
-        foreach (var s in refs)
+        foreach (var s in CollectionsMarshal.AsSpan(refs))
         {
             if (haveStrsz && s.Offset >= strsz)
                 ElfThrow.Invalid(path, s.EntryFileOffset, DynamicEntry.TagName(s.Tag), $"string offset 0x{s.Offset:x} is outside DT_STRSZ (0x{strsz:x})");
@@ -335,8 +336,10 @@ internal static class ElfObjectReader
                     for (int k = c; k <= last; k++)
                     {
                         if (k > c && order[k] == order[k - 1]) { decoded[k] = decoded[k - 1]; continue; }
-                        string field = FieldFor(refs, order[k]);
-                        decoded[k] = Encoding.UTF8.GetString(r.CString(order[k] - first, (ulong)got, field, limitName));
+                        // The field (a search of the references) is named only for the error.
+                        if (!r.TryCString(order[k] - first, (ulong)got, out var text))
+                            text = r.CString(order[k] - first, (ulong)got, FieldFor(refs, order[k]), limitName);
+                        decoded[k] = Encoding.UTF8.GetString(text);
                     }
                     break;
                 }
@@ -352,13 +355,13 @@ internal static class ElfObjectReader
 
     private static string FieldFor(List<StringRef> refs, ulong offset)
     {
-        foreach (var s in refs) if (s.Offset == offset) return DynamicEntry.TagName(s.Tag);
+        foreach (var s in CollectionsMarshal.AsSpan(refs)) if (s.Offset == offset) return DynamicEntry.TagName(s.Tag);
         return "string";
     }
 
     private static void Assign(List<StringRef> refs, ulong[] order, string[] decoded, ref DynamicInfo info)
     {
-        foreach (var s in refs)
+        foreach (var s in CollectionsMarshal.AsSpan(refs))
         {
             string value = decoded[Array.BinarySearch(order, s.Offset)];
             switch (s.Tag)

@@ -106,6 +106,20 @@ internal ref struct EndianReader
         return rest[..nul];
     }
 
+    /// <summary><see cref="CString"/> without naming a field: false when the offset lies outside or no NUL
+    /// comes before <paramref name="limit"/> (the caller then asks <see cref="CString"/>, which throws).</summary>
+    public readonly bool TryCString(ulong offset, ulong limit, out ReadOnlySpan<byte> value)
+    {
+        value = default;
+        if (limit > (ulong)_data.Length) limit = (ulong)_data.Length;
+        if (offset >= limit) return false;
+        var rest = _data.Slice((int)offset, (int)(limit - offset));
+        int nul = rest.IndexOf((byte)0);
+        if (nul < 0) return false;
+        value = rest[..nul];
+        return true;
+    }
+
     public readonly string Utf8String(ulong offset, ulong limit, string field, string limitName) =>
         Encoding.UTF8.GetString(CString(offset, limit, field, limitName));
 

@@ -33,16 +33,47 @@ public sealed class InterpreterProfile
     /// <summary>The profile of the loader at <paramref name="realPath"/> (read once per process and file version).</summary>
     public static InterpreterProfile For(string realPath)
     {
-        if (Libc.Stat(realPath, out var st) != 0)
-            throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot stat");
-        var key = (st.Dev, st.Ino, st.MtimeSec * 1_000_000_000 + st.MtimeNsec);
+        // A loader already profiled is checked with one stat (its version unchanged: the profile stands); a new
+        // one with one open + fstat, which identify the version and serve the mapping.
+        bool seen = false;
         lock (ProfilesLock)
         {
-            if (Profiles.TryGetValue(key, out var cached) && cached.Path == realPath) return cached;
+            foreach (var p in Profiles.Values) seen |= p.Path == realPath;
         }
-        var profile = FromMappedImage(realPath);
-        lock (ProfilesLock) Profiles[key] = profile;
-        return profile;
+        if (seen && Libc.Stat(realPath, out var known) == 0)
+        {
+            lock (ProfilesLock)
+            {
+                if (Profiles.TryGetValue((known.Dev, known.Ino, known.MtimeSec * 1_000_000_000 + known.MtimeNsec), out var cached)
+                    && cached.Path == realPath) return cached;
+            }
+        }
+        int fd = Libc.OpenReadOnly(realPath);
+        if (fd < 0)
+        {
+            if (Libc.Stat(realPath, out _) != 0)
+                throw new ClosureException(ClosureError.UnresolvablePath, realPath, $"interpreter: {realPath}: cannot stat");
+            return FromImage(realPath, ReadImage(realPath), HwCaps.Current); // names the reason, or throws
+        }
+        try
+        {
+            bool statted = Libc.FStat(fd, out var st) == 0;
+            var key = (st.Dev, st.Ino, st.MtimeSec * 1_000_000_000 + st.MtimeNsec);
+            if (statted)
+            {
+                lock (ProfilesLock)
+                {
+                    if (Profiles.TryGetValue(key, out var cached) && cached.Path == realPath) return cached;
+                }
+            }
+            var profile = FromMappedImage(realPath, fd, statted, st);
+            if (statted) lock (ProfilesLock) Profiles[key] = profile;
+            return profile;
+        }
+        finally
+        {
+            Libc.close(fd);
+        }
     }
 
     /// <summary>The whole image (fallback when it cannot be mapped); IO failures become ClosureException.</summary>
@@ -57,35 +88,24 @@ public sealed class InterpreterProfile
 
     /// <summary>Scans the loader image through a read-only private mapping: the page cache's pages are used in
     /// place (a copy of the whole image costs a large allocation, its zeroing and page faults on every run).</summary>
-    private static unsafe InterpreterProfile FromMappedImage(string realPath)
+    private static unsafe InterpreterProfile FromMappedImage(string realPath, int fd, bool statted, in Libc.StatBuffer st)
     {
-        int fd = Libc.OpenReadOnly(realPath);
-        if (fd < 0)
-            return FromImage(realPath, ReadImage(realPath), HwCaps.Current); // names the reason, or throws
+        // A PT_INTERP naming a directory (or any non-regular file) makes execve fail with EACCES: the program
+        // is not executable (126), and nothing below may throw the BCL's IO exceptions out of the closure.
+        if (statted && (st.Mode & 0xF000) != 0x8000 /* S_IFREG */)
+            throw new ClosureException(ClosureError.ProgramNotExecutable, realPath, $"interpreter: {realPath}: not a regular file (execve would fail with EACCES)");
+        if (!statted || st.Size <= 0 || st.Size > int.MaxValue)
+            return FromImage(realPath, ReadImage(realPath), HwCaps.Current);
+        void* map = Libc.mmap(null, (nuint)st.Size, Libc.PROT_READ, Libc.MAP_PRIVATE, fd, 0);
+        if (map == (void*)-1)
+            return FromImage(realPath, ReadImage(realPath), HwCaps.Current);
         try
         {
-            // A PT_INTERP naming a directory (or any non-regular file) makes execve fail with EACCES: the program
-            // is not executable (126), and nothing below may throw the BCL's IO exceptions out of the closure.
-            bool statted = Libc.FStat(fd, out var st) == 0;
-            if (statted && (st.Mode & 0xF000) != 0x8000 /* S_IFREG */)
-                throw new ClosureException(ClosureError.ProgramNotExecutable, realPath, $"interpreter: {realPath}: not a regular file (execve would fail with EACCES)");
-            if (!statted || st.Size <= 0 || st.Size > int.MaxValue)
-                return FromImage(realPath, ReadImage(realPath), HwCaps.Current);
-            void* map = Libc.mmap(null, (nuint)st.Size, Libc.PROT_READ, Libc.MAP_PRIVATE, fd, 0);
-            if (map == (void*)-1)
-                return FromImage(realPath, ReadImage(realPath), HwCaps.Current);
-            try
-            {
-                return FromImage(realPath, new ReadOnlySpan<byte>(map, (int)st.Size), HwCaps.Current);
-            }
-            finally
-            {
-                Libc.munmap(map, (nuint)st.Size);
-            }
+            return FromImage(realPath, new ReadOnlySpan<byte>(map, (int)st.Size), HwCaps.Current);
         }
         finally
         {
-            Libc.close(fd);
+            Libc.munmap(map, (nuint)st.Size);
         }
     }
 

@@ -43,16 +43,26 @@ internal sealed class ResolutionContext
     /// <summary>One parse per process and file version: the file is re-parsed only when (dev, ino, size, mtime) change.</summary>
     private static LdSoCache? LoadShared(string path)
     {
-        if (Libc.Stat(path, out var st) != 0) return null;
-        long mtime = st.MtimeSec * 1_000_000_000 + st.MtimeNsec;
-        lock (SharedCachesLock)
+        // open + fstat identify the file version and serve the read: a stat before the open asked the same.
+        int fd = Libc.OpenReadOnly(path);
+        if (fd < 0) return null;
+        try
         {
-            if (SharedCaches.TryGetValue(path, out var c) && c.Dev == st.Dev && c.Ino == st.Ino && c.Size == st.Size && c.Mtime == mtime)
-                return c.Cache;
+            if (Libc.FStat(fd, out var st) != 0) return null;
+            long mtime = st.MtimeSec * 1_000_000_000 + st.MtimeNsec;
+            lock (SharedCachesLock)
+            {
+                if (SharedCaches.TryGetValue(path, out var c) && c.Dev == st.Dev && c.Ino == st.Ino && c.Size == st.Size && c.Mtime == mtime)
+                    return c.Cache;
+            }
+            var cache = LdSoCache.TryLoad(fd, st, path);
+            lock (SharedCachesLock) SharedCaches[path] = (st.Dev, st.Ino, st.Size, mtime, cache);
+            return cache;
         }
-        var cache = LdSoCache.TryLoad(path);
-        lock (SharedCachesLock) SharedCaches[path] = (st.Dev, st.Ino, st.Size, mtime, cache);
-        return cache;
+        finally
+        {
+            Libc.close(fd);
+        }
     }
 
     public SearchPath DefaultPath(InterpreterProfile profile)

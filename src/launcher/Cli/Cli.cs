@@ -26,9 +26,7 @@ public sealed record CliServices
 
     static List<KeyValuePair<string, string>> ProcessEnvironment()
     {
-        var list = new List<KeyValuePair<string, string>>();
-        foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())
-            list.Add(new((string)e.Key, (string?)e.Value ?? ""));
+        var list = Interop.Libc.ReadEnviron();
         list.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
         return list;
     }

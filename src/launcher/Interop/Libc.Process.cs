@@ -114,4 +114,24 @@ internal static unsafe partial class Libc
     internal static bool WaitStatusExited(int status) => (status & 0x7f) == 0;
     internal static int WaitStatusExitCode(int status) => (status >> 8) & 0xff;
     internal static int WaitStatusTermSignal(int status) => status & 0x7f;
+
+    /// <summary>The process environment as the C library holds it (<c>environ</c>), parsed as the BCL's Unix
+    /// <c>Environment</c> parses it: split at the first '=', UTF-8, entries without '=' skipped, the first of
+    /// duplicate names kept. Read directly: <c>Environment.GetEnvironmentVariables()</c> first builds the BCL's
+    /// own dictionary and then copies it into a Hashtable of boxed entries (0.10 M instructions per start).</summary>
+    internal static List<KeyValuePair<string, string>> ReadEnviron()
+    {
+        var list = new List<KeyValuePair<string, string>>(64);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        byte** entry = *(byte***)NativeLibrary.GetExport(NativeLibrary.GetMainProgramHandle(), "environ");
+        for (; entry != null && *entry != null; entry++)
+        {
+            var text = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(*entry);
+            int eq = text.IndexOf((byte)'=');
+            if (eq < 0) continue;
+            string key = System.Text.Encoding.UTF8.GetString(text[..eq]);
+            if (seen.Add(key)) list.Add(new(key, System.Text.Encoding.UTF8.GetString(text[(eq + 1)..])));
+        }
+        return list;
+    }
 }
