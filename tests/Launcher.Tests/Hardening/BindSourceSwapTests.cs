@@ -14,17 +14,8 @@ namespace ConfineExec.Launcher.Tests.Hardening;
 /// is waiting for the user database; the test swaps the package path then, and only then lets it go on.
 /// </remarks>
 [Collection(nameof(BinaryCollection))]
-public sealed class BindSourceSwapTests(ConfineExecFixture fixture) : IDisposable
+public sealed class BindSourceSwapTests(ConfineExecFixture fixture) : HostCheckedTest
 {
-    private readonly HostSnapshot _before = HostSnapshot.Take();
-    private readonly SharedDirectory _dir = new();
-
-    public void Dispose()
-    {
-        _dir.Dispose();
-        _before.AssertUnchanged();
-    }
-
     // As root (the caller a package owner could attack) and as 65534. setpriv --reuid looks its argument up as a user
     // name first (getpwnam("65534")) and so reads the FIFO itself (the "closes it before the test writes: EPIPE"
     // seen before); for 65534 the ids are dropped with unshare --setuid/--setgid, which parses numbers only.
@@ -36,14 +27,14 @@ public sealed class BindSourceSwapTests(ConfineExecFixture fixture) : IDisposabl
     [MemberData(nameof(Cases))]
     public async Task Swap_BetweenClosureScanAndMount_NeverBindsTheSymlinkTarget(bool asNobody, bool swapParent)
     {
-        string top = _dir.Subdirectory("swap");
+        string top = Dir.Subdirectory("swap");
         string package = Path.Combine(top, "pkg");
         Directory.CreateDirectory(package);
         File.WriteAllText(Path.Combine(package, "data"), "original\n");
-        string evil = _dir.Subdirectory("evil");
+        string evil = Dir.Subdirectory("evil");
         Directory.CreateDirectory(Path.Combine(evil, "pkg"));
         File.WriteAllText(Path.Combine(evil, "pkg", "data"), "secret\n");
-        string fifo = Path.Combine(_dir.Path, "passwd.fifo");
+        string fifo = Path.Combine(Dir.Path, "passwd.fifo");
         Assert.Equal(0, ProcessRunner.Run(["mkfifo", "-m", "0644", fifo]).ExitCode);
 
         string[] launcher = asNobody

@@ -10,17 +10,8 @@ namespace ConfineExec.Launcher.Tests.Hardening;
 /// the resolved files must agree, and the cache must not join the closure.
 /// </summary>
 [Collection(nameof(BinaryCollection))]
-public sealed class CorruptCacheTests(ConfineExecFixture fixture) : IDisposable
+public sealed class CorruptCacheTests(ConfineExecFixture fixture) : HostCheckedTest
 {
-    private readonly HostSnapshot _before = HostSnapshot.Take();
-    private readonly SharedDirectory _dir = new();
-
-    public void Dispose()
-    {
-        _dir.Dispose();
-        _before.AssertUnchanged();
-    }
-
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
@@ -44,7 +35,7 @@ public sealed class CorruptCacheTests(ConfineExecFixture fixture) : IDisposable
             "truncated" => cache[..60],
             _ => [],
         };
-        string corrupt = Path.Combine(_dir.Path, "ld.so.cache");
+        string corrupt = Path.Combine(Dir.Path, "ld.so.cache");
         File.WriteAllBytes(corrupt, bad);
         string real = RealPaths([program]).Single();
         string script = $"mount --bind '{corrupt}' /etc/ld.so.cache && '{fixture.Binary}' --bin-sh none --print-closure --json '{program}' " +

@@ -5,17 +5,8 @@ namespace ConfineExec.Launcher.Tests.Hardening;
 
 /// <summary>DESIGN §6.7 (inherited descriptors) and the TIOCSTI choice (docs/cli-decisions.md: --new-session).</summary>
 [Collection(nameof(BinaryCollection))]
-public sealed class DescriptorAndSessionTests(ConfineExecFixture fixture) : IDisposable
+public sealed class DescriptorAndSessionTests(ConfineExecFixture fixture) : HostCheckedTest
 {
-    private readonly HostSnapshot _before = HostSnapshot.Take();
-    private readonly SharedDirectory _dir = new();
-
-    public void Dispose()
-    {
-        _dir.Dispose();
-        _before.AssertUnchanged();
-    }
-
     public static TheoryData<bool> Callers => Users;
 
     // dash's [ -e ] is a builtin: the probe itself opens no descriptor.
@@ -64,7 +55,7 @@ public sealed class DescriptorAndSessionTests(ConfineExecFixture fixture) : IDis
     [MemberData(nameof(Callers))]
     public void NewSession_OnAPty_NewSidAndTiocstiFails(bool asNobody)
     {
-        string probe = CompileStatic(_dir.Path, "session-probe", EscapeProbe);
+        string probe = CompileStatic(Dir.Path, "session-probe", EscapeProbe);
         string launcher = asNobody ? "setpriv --reuid=65534 --regid=65534 --clear-groups " + fixture.Binary : fixture.Binary;
         // script(1) gives the whole command a pty as its controlling terminal and stdin.
         string inner = $"read a b c d e sid rest < /proc/$$/stat; echo callersid $sid; {launcher} --bin-sh none -- {probe} | grep -E '^(tiocsti|sid) '; " +

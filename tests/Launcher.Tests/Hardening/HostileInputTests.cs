@@ -8,20 +8,11 @@ namespace ConfineExec.Launcher.Tests.Hardening;
 /// "confine-exec: ...", a documented exit code (125/126/127), and leaves nothing behind. The reader-level
 /// cases have unit tests (tests/Elf.Tests/Reading/MalformedElfTests.cs); these are end to end.</summary>
 [Collection(nameof(BinaryCollection))]
-public sealed class HostileInputTests(ConfineExecFixture fixture) : IDisposable
+public sealed class HostileInputTests(ConfineExecFixture fixture) : HostCheckedTest
 {
-    private readonly HostSnapshot _before = HostSnapshot.Take();
-    private readonly SharedDirectory _dir = new();
-
-    public void Dispose()
-    {
-        _dir.Dispose();
-        _before.AssertUnchanged();
-    }
-
     private string Write(string name, byte[] content, int mode = 0x1ed)
     {
-        string path = Path.Combine(_dir.Path, name);
+        string path = Path.Combine(Dir.Path, name);
         File.WriteAllBytes(path, content);
         File.SetUnixFileMode(path, (UnixFileMode)mode);
         return path;
@@ -88,7 +79,7 @@ public sealed class HostileInputTests(ConfineExecFixture fixture) : IDisposable
     [Fact]
     public void Program_Directory_Exits126()
     {
-        Assert.Contains("directory", AssertOneLineError(Run(false, "--", _dir.Path), 126));
+        Assert.Contains("directory", AssertOneLineError(Run(false, "--", Dir.Path), 126));
     }
 
     /// <summary>A FIFO, a device and a socket are never opened for reading in a way that blocks: 126 at once.</summary>
@@ -98,7 +89,7 @@ public sealed class HostileInputTests(ConfineExecFixture fixture) : IDisposable
     [InlineData("socket")]
     public void Program_SpecialFile_Exits126WithoutBlocking(string kind)
     {
-        string path = Path.Combine(_dir.Path, kind);
+        string path = Path.Combine(Dir.Path, kind);
         System.Net.Sockets.Socket? socket = null;
         switch (kind)
         {
@@ -138,7 +129,7 @@ public sealed class HostileInputTests(ConfineExecFixture fixture) : IDisposable
     [Fact]
     public void Program_ShebangLoopAndTooDeep_OneLineError()
     {
-        string a = Path.Combine(_dir.Path, "loop-a"), b = Path.Combine(_dir.Path, "loop-b");
+        string a = Path.Combine(Dir.Path, "loop-a"), b = Path.Combine(Dir.Path, "loop-b");
         Write("loop-a", System.Text.Encoding.ASCII.GetBytes($"#!{b}\n"));
         Write("loop-b", System.Text.Encoding.ASCII.GetBytes($"#!{a}\n"));
         AssertOneLineError(Run(false, "--", a), Run(false, "--", a).ExitCode is 126 ? 126 : 125);
@@ -147,7 +138,7 @@ public sealed class HostileInputTests(ConfineExecFixture fixture) : IDisposable
         for (int i = 0; i <= 5; i++)
         {
             Write("s" + i, System.Text.Encoding.ASCII.GetBytes($"#!{previous}\n"));
-            previous = Path.Combine(_dir.Path, "s" + i);
+            previous = Path.Combine(Dir.Path, "s" + i);
         }
         RunResult deep = Run(false, "--", previous);
         AssertOneLineError(deep, deep.ExitCode is 126 ? 126 : 125);
@@ -156,9 +147,9 @@ public sealed class HostileInputTests(ConfineExecFixture fixture) : IDisposable
     [Fact]
     public void Program_SymlinkLoop_OneLineError()
     {
-        string one = Path.Combine(_dir.Path, "l1");
-        File.CreateSymbolicLink(one, Path.Combine(_dir.Path, "l2"));
-        File.CreateSymbolicLink(Path.Combine(_dir.Path, "l2"), one);
+        string one = Path.Combine(Dir.Path, "l1");
+        File.CreateSymbolicLink(one, Path.Combine(Dir.Path, "l2"));
+        File.CreateSymbolicLink(Path.Combine(Dir.Path, "l2"), one);
         RunResult r = Run(false, "--", one);
         AssertOneLineError(r, r.ExitCode is 126 or 127 ? r.ExitCode : 125);
         RunResult package = Run(false, "--package", one, "--", "/bin/true");
@@ -186,7 +177,7 @@ public sealed class HostileInputTests(ConfineExecFixture fixture) : IDisposable
     [MemberData(nameof(Users))]
     public void Paths_WithSpacesAndNewlines_WorkAndErrorsStayOneLine(bool asNobody)
     {
-        string weird = _dir.Subdirectory("a dir\nwith newline");
+        string weird = Dir.Subdirectory("a dir\nwith newline");
         string program = Path.Combine(weird, "prog ram");
         File.WriteAllText(program, "#!/bin/sh\nread l < \"$1\"; echo \"$l\"\n");
         File.SetUnixFileMode(program, (UnixFileMode)0x1ed);
@@ -217,7 +208,7 @@ public sealed class HostileInputTests(ConfineExecFixture fixture) : IDisposable
         // .NET strings cannot carry the byte 0xff, so the shell creates the file and passes the name.
         string script = "d=\"$1\"; f=\"$d/$(printf 'n\\377x')\"; printf '#!/bin/sh\\necho ran\\n' > \"$f\"; chmod 755 \"$f\"; " +
                         "shift; \"$@\" --bin-sh none -- \"$f\"; echo \"rc=$?\"";
-        RunResult r = ProcessRunner.Run(["/bin/sh", "-c", script, "sh", _dir.Path, fixture.Binary]);
+        RunResult r = ProcessRunner.Run(["/bin/sh", "-c", script, "sh", Dir.Path, fixture.Binary]);
         string[] lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (lines[^1] == "rc=0")
             Assert.Equal("ran", lines[0]);
@@ -247,7 +238,7 @@ public sealed class HostileInputTests(ConfineExecFixture fixture) : IDisposable
     [Fact]
     public void Program_NeededCycle_Terminates()
     {
-        string dir = _dir.Path;
+        string dir = Dir.Path;
         Write("libcyca.so", new ConfineExec.Elf.Tests.Reading.TestElfWriter { SoName = "libcyca.so", Needed = ["libcycb.so"], RunPath = "$ORIGIN" }.Build());
         Write("libcycb.so", new ConfineExec.Elf.Tests.Reading.TestElfWriter { SoName = "libcycb.so", Needed = ["libcyca.so"], RunPath = "$ORIGIN" }.Build());
         string program = Write("cyclic", new ConfineExec.Elf.Tests.Reading.TestElfWriter

@@ -7,17 +7,8 @@ namespace ConfineExec.Launcher.Tests.Hardening;
 /// <summary>DESIGN §6.1/§6.6 under load and faults: the host mount table and /tmp, /run stay as they were after
 /// successes, failures at each kind of step, killed PROGRAMs and killed launchers.</summary>
 [Collection(nameof(BinaryCollection))]
-public sealed class LoadAndFaultTests(ConfineExecFixture fixture) : IDisposable
+public sealed class LoadAndFaultTests(ConfineExecFixture fixture) : HostCheckedTest
 {
-    private readonly HostSnapshot _before = HostSnapshot.Take();
-    private readonly SharedDirectory _dir = new();
-
-    public void Dispose()
-    {
-        _dir.Dispose();
-        _before.AssertUnchanged();
-    }
-
     public static TheoryData<bool> Callers => Users;
 
     /// <summary>Failures at different steps; after each the host is unchanged (checked per run, not only at the end).</summary>
@@ -117,7 +108,7 @@ public sealed class LoadAndFaultTests(ConfineExecFixture fixture) : IDisposable
         if (fault == "full")
         {
             // A tmpfs with a single inode (its root): any mkdir in it is ENOSPC.
-            string full = _dir.Subdirectory("full");
+            string full = Dir.Subdirectory("full");
             name = full["/var/lib/".Length..] + "/state";
             setup = $"mount -t tmpfs -o nr_inodes=1,size=64k confine-exec-full {full}";
         }

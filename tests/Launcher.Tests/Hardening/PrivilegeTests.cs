@@ -5,17 +5,8 @@ namespace ConfineExec.Launcher.Tests.Hardening;
 
 /// <summary>DESIGN §6.2 and §6.5 and issue 6's root-target list: what PROGRAM can and cannot do once confined.</summary>
 [Collection(nameof(BinaryCollection))]
-public sealed class PrivilegeTests(ConfineExecFixture fixture) : IDisposable
+public sealed class PrivilegeTests(ConfineExecFixture fixture) : HostCheckedTest
 {
-    private readonly HostSnapshot _before = HostSnapshot.Take();
-    private readonly SharedDirectory _dir = new();
-
-    public void Dispose()
-    {
-        _dir.Dispose();
-        _before.AssertUnchanged();
-    }
-
     public static TheoryData<bool> Callers => Users;
 
     private static readonly string s_statusScript =
@@ -53,7 +44,7 @@ public sealed class PrivilegeTests(ConfineExecFixture fixture) : IDisposable
     [MemberData(nameof(Callers))]
     public void NonRootTarget_SetuidRootBinaryBoundIn_EuidStaysNonRoot(bool asNobody)
     {
-        string pkg = _dir.Subdirectory("suid");
+        string pkg = Dir.Subdirectory("suid");
         string id = Path.Combine(pkg, "id");
         File.Copy("/usr/bin/id", id);
         File.SetUnixFileMode(id, (UnixFileMode)0x9ed); // 4755, owned by root
@@ -66,8 +57,8 @@ public sealed class PrivilegeTests(ConfineExecFixture fixture) : IDisposable
     [MemberData(nameof(Callers))]
     public void FullApivfs_EscapeProbe_NoMountPivotModulesOrWritesAndNoWayOut(bool asNobody)
     {
-        string probe = CompileStatic(_dir.Path, "escape-probe", EscapeProbe);
-        string data = Path.Combine(_dir.Path, "data");
+        string probe = CompileStatic(Dir.Path, "escape-probe", EscapeProbe);
+        string data = Path.Combine(Dir.Path, "data");
         File.WriteAllText(data, "bound\n");
         File.SetUnixFileMode(data, (UnixFileMode)0x1b6); // 0666: only the read-only bind stops the write
         RunResult r = fixture.Run(["--bin-sh", "none", "-p", $"BindReadOnlyPaths={data}", "--", probe, data], asNobody);
@@ -105,7 +96,7 @@ public sealed class PrivilegeTests(ConfineExecFixture fixture) : IDisposable
     [MemberData(nameof(Callers))]
     public void ReadOnlyBind_SourceMountedNosuidNodevNoexec_KeepsAllThree(bool asNobody)
     {
-        string source = _dir.Subdirectory("flags");
+        string source = Dir.Subdirectory("flags");
         RunResult mount = ProcessRunner.Run(["mount", "-t", "tmpfs", "-o", "nosuid,nodev,noexec,size=64k,mode=0755", "confine-exec-flags", source]);
         Assert.True(mount.ExitCode == 0, mount.ToString());
         try

@@ -8,17 +8,8 @@ namespace ConfineExec.Launcher.Tests.Module;
 /// run with the root's /bin/sh; the tools they need come in with --package.
 /// </summary>
 [Collection(nameof(BinaryCollection))]
-public sealed class ModuleCasesTests(ConfineExecFixture fixture) : IDisposable
+public sealed class ModuleCasesTests(ConfineExecFixture fixture) : HostCheckedTest
 {
-    private readonly HostSnapshot _before = HostSnapshot.Take();
-    private readonly SharedDirectory _dir = new();
-
-    public void Dispose()
-    {
-        _dir.Dispose();
-        _before.AssertUnchanged();
-    }
-
     public static TheoryData<Identity> All => new(Enum.GetValues<Identity>());
     public static TheoryData<Identity> RootCaller => new(Identity.Root, Identity.StaticUser);
 
@@ -123,10 +114,10 @@ public sealed class ModuleCasesTests(ConfineExecFixture fixture) : IDisposable
     [MemberData(nameof(All))]
     public void PackageIsSymlink_ToFileElsewhere_ReadableThroughLink(Identity who)
     {
-        string target = Path.Combine(_dir.Subdirectory("symlink-target"), "symlink-target");
+        string target = Path.Combine(Dir.Subdirectory("symlink-target"), "symlink-target");
         File.WriteAllText(target, "got me");
         File.SetUnixFileMode(target, (UnixFileMode)0x1a4);
-        string link = Path.Combine(_dir.Subdirectory("symlink"), "symlink");
+        string link = Path.Combine(Dir.Subdirectory("symlink"), "symlink");
         File.CreateSymbolicLink(link, target);
 
         RunResult r = Run(who, "--package", link, "--", "/bin/sh", "-c", $"read x < {link}; echo \"$x\"");
@@ -139,11 +130,11 @@ public sealed class ModuleCasesTests(ConfineExecFixture fixture) : IDisposable
     {
         // As a Nix store path brings its references: pkg/bin/myid -> /usr/bin/id (an ELF: its libraries too),
         // pkg/bin/rel -> ../../other/file, pkg/otherdir -> <abs>/other (a directory outside the package).
-        string pkg = _dir.Subdirectory("pkg");
-        string other = _dir.Subdirectory("other");
+        string pkg = Dir.Subdirectory("pkg");
+        string other = Dir.Subdirectory("other");
         File.WriteAllText(Path.Combine(other, "file"), "data\n");
         File.SetUnixFileMode(Path.Combine(other, "file"), (UnixFileMode)0x1a4);
-        _dir.Subdirectory("pkg/bin");
+        Dir.Subdirectory("pkg/bin");
         File.CreateSymbolicLink(Path.Combine(pkg, "bin", "myid"), "/usr/bin/id");
         File.CreateSymbolicLink(Path.Combine(pkg, "bin", "rel"), "../../other/file");
         File.CreateSymbolicLink(Path.Combine(pkg, "otherdir"), other);
@@ -157,12 +148,12 @@ public sealed class ModuleCasesTests(ConfineExecFixture fixture) : IDisposable
     [MemberData(nameof(All))]
     public void ClosureFileEntryIsSymlink_TargetBoundAtLinkPath(Identity who)
     {
-        string target = Path.Combine(_dir.Subdirectory("cf-target"), "cf-target");
+        string target = Path.Combine(Dir.Subdirectory("cf-target"), "cf-target");
         File.WriteAllText(target, "got me");
         File.SetUnixFileMode(target, (UnixFileMode)0x1a4);
-        string link = Path.Combine(_dir.Subdirectory("cf-link"), "cf-link");
+        string link = Path.Combine(Dir.Subdirectory("cf-link"), "cf-link");
         File.CreateSymbolicLink(link, target);
-        string list = Path.Combine(_dir.Path, "store-paths");
+        string list = Path.Combine(Dir.Path, "store-paths");
         File.WriteAllText(list, link + "\n");
         File.SetUnixFileMode(list, (UnixFileMode)0x1a4);
 
@@ -237,7 +228,7 @@ public sealed class ModuleCasesTests(ConfineExecFixture fixture) : IDisposable
     [MemberData(nameof(All))]
     public void Environment_PathOutsideClosure_PassedButAbsent_FullEnvBringsIt(Identity who)
     {
-        string foobar = Path.Combine(_dir.Subdirectory("foobar"), "foobar");
+        string foobar = Path.Combine(Dir.Subdirectory("foobar"), "foobar");
         File.WriteAllText(foobar, "eek\n");
         File.SetUnixFileMode(foobar, (UnixFileMode)0x1a4);
         string script = "echo \"$FOOBAR\"; read x < \"$FOOBAR\" && echo \"$x\"";
