@@ -40,8 +40,14 @@ public static class PlanBuilder
 
         foreach (var (path, op) in ClosureOps(closure)) Group(path, op);
 
+        // A destination is chased through the links the root will hold, as systemd chases it inside the root:
+        // `BindReadOnlyPaths=/bin/sh` on merged /usr lands on /usr/bin/dash, not on the path of the /usr/bin/sh link.
+        var links = options.Binds.Count > 0 ? new ClosureLinks(closure.Entries) : null;
         foreach (BindSpec b in options.Binds)
-            Group(b.Dest, new BindOp(HostSource(host, b.Source), b.Dest, b.ReadOnly, b.Recursive, b.IgnoreMissing));
+        {
+            string dest = links!.Resolve(b.Dest) ?? b.Dest;
+            Group(dest, new BindOp(HostSource(host, b.Source), dest, b.ReadOnly, b.Recursive, b.IgnoreMissing));
+        }
 
         var hostDirs = new List<HostDirectory>();
         foreach (string name in options.StateDirectories)

@@ -111,6 +111,17 @@ public sealed class ConfineExecBinaryTests(ConfineExecFixture fixture) : IDispos
         Assert.True(how == "signal 9", r.ToString());
     }
 
+    /// <summary>A bind destination is chased through the root's own links (systemd's chase inside the root): on
+    /// merged /usr, /bin/sh leads through /bin -> usr/bin and /usr/bin/sh -> dash to /usr/bin/dash, so the bind
+    /// and the closure's links coexist instead of colliding on /usr/bin/sh.</summary>
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void Bind_DestinationThroughClosureLinks_LandsOnTheLinkTarget(bool asNobody)
+    {
+        Assert.SkipUnless(new FileInfo("/bin").LinkTarget is not null, "the host is not merged-/usr");
+        AssertOk(fixture.Run(["-p", "BindReadOnlyPaths=/bin/sh", "--", "/bin/sh", "-c", "echo ok"], asNobody), "ok\n");
+    }
+
     /// <summary>The runtime ignores SIGPIPE inside confine-exec; PROGRAM must not inherit that (a pipeline
     /// reader closing early must end a writer such as <c>yes</c>).</summary>
     [Theory]
