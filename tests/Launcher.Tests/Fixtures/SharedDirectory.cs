@@ -33,7 +33,12 @@ public sealed class SharedDirectory : IDisposable
     public void Dispose()
     {
         try { Directory.Delete(Path, recursive: true); }
-        catch (IOException) { }
+        catch (IOException)
+        {
+            // A name that is not UTF-8 (the hostile-input tests make one) cannot be spelled as a .NET string, so
+            // Directory.Delete misses it; rm takes the bytes as they are.
+            ProcessRunner.Run(["rm", "-rf", "--", Path]);
+        }
         try { if (!Directory.EnumerateFileSystemEntries(Base).Any()) Directory.Delete(Base); }
         catch (IOException) { }
     }
