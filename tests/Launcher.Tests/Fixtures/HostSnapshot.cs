@@ -11,7 +11,10 @@ public sealed record HostSnapshot(string MountInfo, string[] Tmp, string[] Run)
 
     // Build tools sharing this machine create these in /tmp on their own; they are not ours to judge.
     private static readonly string[] s_foreignPrefixes = ["/tmp/MSBuild", "/tmp/.dotnet", "/tmp/dotnet-", "/tmp/clr-debug-pipe",
-        "/tmp/VBCSCompiler", "/tmp/NuGetScratch", "/tmp/.NETCore", "/tmp/Microsoft", "/tmp/xunit", "/tmp/tmp", "/tmp/cc", "/run/mount"];
+        "/tmp/VBCSCompiler", "/tmp/NuGetScratch", "/tmp/.NETCore", "/tmp/Microsoft", "/tmp/xunit", "/tmp/tmp", "/tmp/cc"];
+
+    // util-linux's mount(8) keeps its utab in /run/mount, created on first use by any mount on the host.
+    private static readonly string[] s_foreignEntries = ["/run/mount"];
 
     // mktemp(1)'s default /tmp/tmp.XXXXXXXXXX and 6-character names from other processes on this machine.
     private static bool IsMktempName(string path) =>
@@ -20,7 +23,8 @@ public sealed record HostSnapshot(string MountInfo, string[] Tmp, string[] Run)
 
     private static string[] List(string dir) =>
         Directory.Exists(dir)
-            ? Directory.GetFileSystemEntries(dir).Where(e => !s_foreignPrefixes.Any(f => e.StartsWith(f, StringComparison.Ordinal)) && !IsMktempName(e))
+            ? Directory.GetFileSystemEntries(dir).Where(e => !s_foreignPrefixes.Any(f => e.StartsWith(f, StringComparison.Ordinal)) &&
+                !s_foreignEntries.Contains(e) && !IsMktempName(e))
                 .Order(StringComparer.Ordinal).ToArray()
             : [];
 

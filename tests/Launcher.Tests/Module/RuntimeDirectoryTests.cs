@@ -7,15 +7,14 @@ namespace ConfineExec.Launcher.Tests.Module;
 /// <summary>
 /// RuntimeDirectory=NAME: host /run/NAME owned by the service user, bound read-write, removed when PROGRAM exits
 /// (systemd removes it when the unit stops) — in every mode, including chroot-only as root, where confine-exec
-/// would otherwise execve PROGRAM in-process and leave nobody to remove it. The names start with "mount": the
-/// host snapshot of parallel test collections ignores /run/mount*, so a directory that exists for the length of
-/// one run cannot confuse them.
+/// would otherwise execve PROGRAM in-process and leave nobody to remove it. Host-snapshot tests never overlap
+/// (their collections disable parallelization), so a directory that exists for one run confuses no other test.
 /// </summary>
 [Collection(nameof(BinaryCollection))]
 public sealed class RuntimeDirectoryTests(ConfineExecFixture fixture) : IDisposable
 {
     private readonly HostSnapshot _before = HostSnapshot.Take();
-    private readonly string _name = "mount-confine-exec-rt-" + Path.GetRandomFileName().Replace(".", "", StringComparison.Ordinal);
+    private readonly string _name = "confine-exec-rt-" + Path.GetRandomFileName().Replace(".", "", StringComparison.Ordinal);
 
     public void Dispose()
     {
