@@ -1,5 +1,5 @@
-using System.Text;
 using ConfineExec.Launcher.CommandLine;
+using ConfineExec.Launcher.Tests.Fixtures;
 
 namespace ConfineExec.Launcher.Tests.CliTests;
 
@@ -12,21 +12,6 @@ public class EmitUnitGoldenTests
         var e = new StringWriter();
         int rc = Cli.Run(args, o, e);
         return (rc, o.ToString(), e.ToString());
-    }
-
-    /// <summary>One BindReadOnlyPaths= value split into its fields (\: and \\ unescaped, %% → %).</summary>
-    static List<string> Fields(string value)
-    {
-        var fields = new List<string>();
-        var f = new StringBuilder();
-        for (int i = 0; i < value.Length; i++)
-        {
-            if (value[i] == '\\' && i + 1 < value.Length) f.Append(value[++i]);
-            else if (value[i] == ':') { fields.Add(f.ToString()); f.Clear(); }
-            else f.Append(value[i]);
-        }
-        fields.Add(f.ToString());
-        return [.. fields.Select(x => x.Replace("%%", "%"))];
     }
 
     [Theory]
@@ -44,7 +29,7 @@ public class EmitUnitGoldenTests
         string[] lines = unit.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains("[Service]", lines);
         List<List<string>> binds = [.. lines.Where(l => l.StartsWith("BindReadOnlyPaths=", StringComparison.Ordinal))
-                                            .Select(l => Fields(l["BindReadOnlyPaths=".Length..]))];
+                                            .Select(l => UnitValue.BindFields(l["BindReadOnlyPaths=".Length..]))];
 
         // One line per closure entry, the destination being the entry's path.
         Assert.Equal(closure.Order(StringComparer.Ordinal), binds.Select(b => b[^1]).Order(StringComparer.Ordinal));

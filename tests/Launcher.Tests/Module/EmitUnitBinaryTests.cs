@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.RegularExpressions;
 using ConfineExec.Launcher.Tests.Fixtures;
 
@@ -33,21 +32,6 @@ public sealed partial class EmitUnitBinaryTests(ConfineExecFixture fixture)
         { ["--bin-sh", "none"], ["/usr/bin/env"] },
     };
 
-    /// <summary>One BindReadOnlyPaths= value split into its fields (\: and \\ unescaped, %% → %).</summary>
-    private static List<string> Fields(string value)
-    {
-        var fields = new List<string>();
-        var f = new StringBuilder();
-        for (int i = 0; i < value.Length; i++)
-        {
-            if (value[i] == '\\' && i + 1 < value.Length) f.Append(value[++i]);
-            else if (value[i] == ':') { fields.Add(f.ToString()); f.Clear(); }
-            else f.Append(value[i]);
-        }
-        fields.Add(f.ToString());
-        return [.. fields.Select(x => x.Replace("%%", "%", StringComparison.Ordinal))];
-    }
-
     [Theory]
     [MemberData(nameof(Commands))]
     public void EmitUnit_PublishedBinary_SystemdSyntaxAndBindsEqualPrintClosure(string[] options, string[] command)
@@ -76,7 +60,7 @@ public sealed partial class EmitUnitBinaryTests(ConfineExecFixture fixture)
             Assert.Contains(key, s_directives);
             // The only specifier used is %n; a literal % is written %%.
             Assert.DoesNotMatch("%[^n]", value.Replace("%%", "", StringComparison.Ordinal));
-            if (key == "BindReadOnlyPaths" && !userBinds.Contains(value)) closureBinds.Add(Fields(value));
+            if (key == "BindReadOnlyPaths" && !userBinds.Contains(value)) closureBinds.Add(UnitValue.BindFields(value));
         }
 
         // One line per closure entry, the destination being the entry's path; every source exists, is no symlink
