@@ -2,13 +2,13 @@ using System.Runtime.InteropServices;
 
 namespace ConfineExec.Launcher.Interop;
 
-// execve, exit, waitpid, kill, getpid/getppid, setsid, prctl, setresuid/setresgid/setgroups, capset, close_range,
+// execve, exit, waitpid, kill, getpid/getppid, setsid, prctl, setresuid/setresgid/setgroups, capget/capset, close_range,
 // pipe2, umask, signal dispositions and masks.
 internal static unsafe partial class Libc
 {
     internal const long SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14, SYS_execve = 59, SYS_kill = 62, SYS_umask = 95,
         SYS_getppid = 110, SYS_setsid = 112, SYS_setgroups = 116, SYS_setresuid = 117, SYS_setresgid = 119,
-        SYS_capset = 126, SYS_prctl = 157, SYS_exit_group = 231, SYS_close_range = 436;
+        SYS_capget = 125, SYS_capset = 126, SYS_prctl = 157, SYS_exit_group = 231, SYS_close_range = 436;
 
     internal const int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGKILL = 9, SIGUSR1 = 10, SIGUSR2 = 12, SIGPIPE = 13, SIGTERM = 15,
         SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19, SIGWINCH = 28;
@@ -109,6 +109,20 @@ internal static unsafe partial class Libc
         ulong one = 1UL << (sig - 1);
         _ = syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&one, 0, 8, 0, 0);
         _ = kill(getpid(), sig);
+    }
+
+    /// <summary>The calling thread's effective capability set (capget(2), version 3: two 32-bit words).</summary>
+    internal static ulong EffectiveCapabilities()
+    {
+        // struct __user_cap_header_struct { u32 version; int pid; } then two
+        // struct __user_cap_data_struct { u32 effective, permitted, inheritable; } (low word, high word).
+        uint* header = stackalloc uint[2];
+        uint* data = stackalloc uint[6];
+        header[0] = LINUX_CAPABILITY_VERSION_3;
+        header[1] = 0;
+        if (syscall(SYS_capget, (long)header, (long)data, 0, 0, 0, 0) < 0)
+            throw new SyscallException("capget", null, null, *__errno_location());
+        return data[0] | ((ulong)data[3] << 32);
     }
 
     internal static bool WaitStatusExited(int status) => (status & 0x7f) == 0;
