@@ -85,6 +85,7 @@ public sealed class ElfObject
     /// BCL's exceptions.</summary>
     public static ElfCompatibility CheckCompatibility(string path, out string reason)
     {
+        ObservationLog.Current?.Probed(path, follow: true);
         if (Directory.Exists(path)) { reason = "cannot read file data: Is a directory"; return ElfCompatibility.Invalid; }
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         return LoaderCompatibility.Check(handle, out reason);
@@ -92,6 +93,7 @@ public sealed class ElfObject
 
     private static SafeFileHandle OpenForRead(string path)
     {
+        ObservationLog.Current?.Probed(path, follow: true);
         try
         {
             return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);

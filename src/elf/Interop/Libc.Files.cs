@@ -34,9 +34,13 @@ internal static unsafe partial class Libc
         [FieldOffset(0)] public ulong Dev;
         [FieldOffset(8)] public ulong Ino;
         [FieldOffset(24)] public uint Mode;
+        [FieldOffset(28)] public uint Uid;
+        [FieldOffset(32)] public uint Gid;
         [FieldOffset(48)] public long Size;
         [FieldOffset(88)] public long MtimeSec;
         [FieldOffset(96)] public long MtimeNsec;
+        [FieldOffset(104)] public long CtimeSec;
+        [FieldOffset(112)] public long CtimeNsec;
     }
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -72,24 +76,93 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     internal static partial int munmap(void* addr, nuint length);
 
-    /// <summary>open(O_RDONLY|O_CLOEXEC): the descriptor, or -errno.</summary>
+    internal const int AT_FDCWD = -100;
+    internal const int AT_SYMLINK_NOFOLLOW = 0x100;
+    internal const int O_NONBLOCK = 0x800;
+    internal const int O_DIRECTORY = 0x10000;
+    internal const int O_NOFOLLOW = 0x20000;
+
+    /// <summary>STATX_TYPE | MODE | UID | GID | MTIME | CTIME | INO | SIZE: what a <see cref="FileStamp"/> holds.</summary>
+    internal const uint StatxStampMask = 0x1 | 0x2 | 0x8 | 0x10 | 0x40 | 0x80 | 0x100 | 0x200;
+
+    /// <summary>x86-64 <c>struct statx</c> (256 bytes); only the fields read here are named.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    internal struct StatxBuffer
+    {
+        [FieldOffset(20)] public uint Uid;
+        [FieldOffset(24)] public uint Gid;
+        [FieldOffset(28)] public ushort Mode;
+        [FieldOffset(32)] public ulong Ino;
+        [FieldOffset(40)] public ulong Size;
+        [FieldOffset(96)] public long CtimeSec;
+        [FieldOffset(104)] public uint CtimeNsec;
+        [FieldOffset(112)] public long MtimeSec;
+        [FieldOffset(120)] public uint MtimeNsec;
+        [FieldOffset(136)] public uint DevMajor;
+        [FieldOffset(140)] public uint DevMinor;
+    }
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true)]
+    internal static partial int statx(int dirfd, byte* path, int flags, uint mask, out StatxBuffer buf);
+
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true)]
+    internal static partial int openat(int dirfd, byte* path, int flags, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    internal static partial nint read(int fd, byte* buf, nint count);
+
+    /// <summary>open(O_RDONLY|O_CLOEXEC): the descriptor, or -errno. While an <see cref="ObservationLog"/>
+    /// records, the file opened (or the path that failed) is observed.</summary>
     internal static int OpenReadOnly(string path)
     {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
-        return fd >= 0 ? fd : -Marshal.GetLastPInvokeError();
+        int result = fd >= 0 ? fd : -Marshal.GetLastPInvokeError();
+        ObservationLog.Current?.Opened(path, result);
+        return result;
     }
 
     /// <summary>stat (follows links): 0 or errno.</summary>
-    internal static int Stat(string path, out StatBuffer buf) =>
-        stat(path, out buf) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    internal static int Stat(string path, out StatBuffer buf)
+    {
+        int err = stat(path, out buf) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        ObservationLog.Current?.Statted(path, follow: true, err, buf);
+        return err;
+    }
 
     /// <summary>lstat: 0 or errno.</summary>
-    internal static int LStat(string path, out StatBuffer buf) =>
-        lstat(path, out buf) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    internal static int LStat(string path, out StatBuffer buf)
+    {
+        int err = lstat(path, out buf) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        ObservationLog.Current?.Statted(path, follow: false, err, buf);
+        return err;
+    }
 
-    /// <summary>fstat: 0 or errno.</summary>
+    /// <summary>fstat: 0 or errno (a descriptor: what it names was observed when it was opened).</summary>
     internal static int FStat(int fd, out StatBuffer buf) =>
         fstat(fd, out buf) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>statx into a stamp: 0 or errno. <paramref name="path"/> is NUL-terminated UTF-8.</summary>
+    internal static int Statx(byte* path, bool follow, out FileStamp stamp)
+    {
+        if (statx(AT_FDCWD, path, follow ? 0 : AT_SYMLINK_NOFOLLOW, StatxStampMask, out var b) != 0)
+        {
+            stamp = default;
+            return Marshal.GetLastPInvokeError();
+        }
+        stamp = FileStamp.From(b);
+        return 0;
+    }
+
+    /// <summary>statx of a string path into a stamp: 0 or errno.</summary>
+    internal static int Statx(string path, bool follow, out FileStamp stamp)
+    {
+        int max = System.Text.Encoding.UTF8.GetMaxByteCount(path.Length) + 1;
+        Span<byte> bytes = max <= 1024 ? stackalloc byte[max] : new byte[max];
+        int n = System.Text.Encoding.UTF8.GetBytes(path, bytes);
+        bytes[n] = 0;
+        fixed (byte* p = bytes)
+            return Statx(p, follow, out stamp);
+    }
 
     /// <summary>readlink: the link text, or null with <paramref name="errno"/> set (EINVAL: not a link).</summary>
     internal static string? ReadLink(string path, out int errno)
@@ -98,12 +171,9 @@ internal static unsafe partial class Libc
         nint n;
         fixed (byte* p = buffer)
             n = readlink(path, p, buffer.Length);
-        if (n < 0)
-        {
-            errno = Marshal.GetLastPInvokeError();
-            return null;
-        }
-        errno = 0;
+        errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+        ObservationLog.Current?.Probed(path, follow: false);
+        if (n < 0) return null;
         return System.Text.Encoding.UTF8.GetString(buffer[..(int)n]);
     }
 
@@ -116,6 +186,12 @@ internal static unsafe partial class Libc
         return n >= 0 ? (int)n : -Marshal.GetLastPInvokeError();
     }
 
-    /// <summary>access(X_OK) as the caller: true when executable.</summary>
-    internal static bool IsExecutable(string path) => access(path, X_OK) == 0;
+    /// <summary>access(X_OK) as the caller: true when executable (decided by the mode, owner and group the
+    /// observation stamps, and the credentials in the cache key).</summary>
+    internal static bool IsExecutable(string path)
+    {
+        bool ok = access(path, X_OK) == 0;
+        ObservationLog.Current?.Probed(path, follow: true);
+        return ok;
+    }
 }

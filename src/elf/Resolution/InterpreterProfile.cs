@@ -27,7 +27,10 @@ public sealed class InterpreterProfile
     public required string[] SearchSubdirs { get; init; }
     public required HwCaps HwCaps { get; init; }
 
-    private static readonly Dictionary<(ulong Dev, ulong Ino, long Mtime), InterpreterProfile> Profiles = new();
+    /// <summary>The cache path the image names (before checking that it exists), or null.</summary>
+    internal string? CacheCandidate { get; init; }
+
+    private static readonly Dictionary<(ulong Dev, ulong Ino, long Size, long Mtime, long Ctime), InterpreterProfile> Profiles = new();
     private static readonly Lock ProfilesLock = new();
 
     /// <summary>The profile of the loader at <paramref name="realPath"/> (read once per process and file version).</summary>
@@ -44,8 +47,7 @@ public sealed class InterpreterProfile
         {
             lock (ProfilesLock)
             {
-                if (Profiles.TryGetValue((known.Dev, known.Ino, known.MtimeSec * 1_000_000_000 + known.MtimeNsec), out var cached)
-                    && cached.Path == realPath) return cached;
+                if (Profiles.TryGetValue(VersionOf(known), out var cached) && cached.Path == realPath) return WithCacheNow(cached);
             }
         }
         int fd = Libc.OpenReadOnly(realPath);
@@ -58,13 +60,15 @@ public sealed class InterpreterProfile
         try
         {
             bool statted = Libc.FStat(fd, out var st) == 0;
-            var key = (st.Dev, st.Ino, st.MtimeSec * 1_000_000_000 + st.MtimeNsec);
+            var key = VersionOf(st);
             if (statted)
             {
+                InterpreterProfile? cached;
                 lock (ProfilesLock)
                 {
-                    if (Profiles.TryGetValue(key, out var cached) && cached.Path == realPath) return cached;
+                    if (!Profiles.TryGetValue(key, out cached) || cached.Path != realPath) cached = null;
                 }
+                if (cached is not null) return WithCacheNow(cached);
             }
             var profile = FromMappedImage(realPath, fd, statted, st);
             if (statted) lock (ProfilesLock) Profiles[key] = profile;
@@ -76,9 +80,34 @@ public sealed class InterpreterProfile
         }
     }
 
+    private static (ulong, ulong, long, long, long) VersionOf(in Libc.StatBuffer st) =>
+        (st.Dev, st.Ino, st.Size, st.MtimeSec * 1_000_000_000 + st.MtimeNsec, st.CtimeSec * 1_000_000_000 + st.CtimeNsec);
+
+    /// <summary>A profile kept from an earlier scan, its cache path re-checked: whether the cache file exists is
+    /// not a fact of the loader image (and the scan's dependence on it must be observed again).</summary>
+    private static InterpreterProfile WithCacheNow(InterpreterProfile p)
+    {
+        if (p.CacheCandidate is not { } candidate) return p;
+        bool exists = Libc.Stat(candidate, out _) == 0;
+        if (exists == (p.CachePath is not null)) return p;
+        return new InterpreterProfile
+        {
+            Path = p.Path,
+            SystemDirs = p.SystemDirs,
+            DstLib = p.DstLib,
+            Platform = p.Platform,
+            CachePath = exists ? candidate : null,
+            GlibcVersion = p.GlibcVersion,
+            SearchSubdirs = p.SearchSubdirs,
+            HwCaps = p.HwCaps,
+            CacheCandidate = candidate,
+        };
+    }
+
     /// <summary>The whole image (fallback when it cannot be mapped); IO failures become ClosureException.</summary>
     private static byte[] ReadImage(string realPath)
     {
+        ObservationLog.Current?.Probed(realPath, follow: true);
         try { return File.ReadAllBytes(realPath); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -138,6 +167,7 @@ public sealed class InterpreterProfile
 
         systemDirs ??= ["/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib/", "/usr/lib/"];
         dstLib ??= "lib/x86_64-linux-gnu";
+        string? candidate = cache;
         if (cache is not null && Libc.Stat(cache, out _) != 0) cache = null;
         bool legacy = version.Major == 2 && version.Minor <= 36;
         return new InterpreterProfile
@@ -150,6 +180,7 @@ public sealed class InterpreterProfile
             GlibcVersion = version,
             SearchSubdirs = hwCaps.SearchSubdirs(legacy),
             HwCaps = hwCaps,
+            CacheCandidate = candidate,
         };
     }
 

@@ -77,6 +77,7 @@ internal sealed class PackageWalker
         {
             string current = pending.Pop();
             IEnumerable<string> names;
+            ObservationLog.Current?.Listed(current);
             try { names = Directory.EnumerateFileSystemEntries(current); }
             catch (UnauthorizedAccessException) { _ctx.Warn($"package: {current}: permission denied"); continue; }
             foreach (var entry in names)

@@ -37,10 +37,10 @@ internal sealed class ResolutionContext
         return cache;
     }
 
-    private static readonly Dictionary<string, (ulong Dev, ulong Ino, long Size, long Mtime, LdSoCache? Cache)> SharedCaches = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, (ulong Dev, ulong Ino, long Size, long Mtime, long Ctime, LdSoCache? Cache)> SharedCaches = new(StringComparer.Ordinal);
     private static readonly Lock SharedCachesLock = new();
 
-    /// <summary>One parse per process and file version: the file is re-parsed only when (dev, ino, size, mtime) change.</summary>
+    /// <summary>One parse per process and file version: the file is re-parsed only when (dev, ino, size, mtime, ctime) change.</summary>
     private static LdSoCache? LoadShared(string path)
     {
         // open + fstat identify the file version and serve the read: a stat before the open asked the same.
@@ -49,14 +49,14 @@ internal sealed class ResolutionContext
         try
         {
             if (Libc.FStat(fd, out var st) != 0) return null;
-            long mtime = st.MtimeSec * 1_000_000_000 + st.MtimeNsec;
+            long mtime = st.MtimeSec * 1_000_000_000 + st.MtimeNsec, ctime = st.CtimeSec * 1_000_000_000 + st.CtimeNsec;
             lock (SharedCachesLock)
             {
-                if (SharedCaches.TryGetValue(path, out var c) && c.Dev == st.Dev && c.Ino == st.Ino && c.Size == st.Size && c.Mtime == mtime)
+                if (SharedCaches.TryGetValue(path, out var c) && c.Dev == st.Dev && c.Ino == st.Ino && c.Size == st.Size && c.Mtime == mtime && c.Ctime == ctime)
                     return c.Cache;
             }
             var cache = LdSoCache.TryLoad(fd, st, path);
-            lock (SharedCachesLock) SharedCaches[path] = (st.Dev, st.Ino, st.Size, mtime, cache);
+            lock (SharedCachesLock) SharedCaches[path] = (st.Dev, st.Ino, st.Size, mtime, ctime, cache);
             return cache;
         }
         finally

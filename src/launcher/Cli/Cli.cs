@@ -21,6 +21,10 @@ public sealed record CliServices
         init => _environment = value;
     }
     private IReadOnlyList<KeyValuePair<string, string>>? _environment;
+    /// <summary>Whether the closure cache is used (at <see cref="ClosureCacheLocation"/>, unless
+    /// <c>--no-closure-cache</c>). Off unless asked for: only the real command (<see cref="Cli.Run(string[], TextWriter, TextWriter)"/>)
+    /// turns it on, so no in-process test reads or writes a cache it did not choose.</summary>
+    public bool UseClosureCache { get; init; }
     /// <summary>Existence check for --full-env candidates.</summary>
     public Func<string, bool> PathExists { get; init; } = p => File.Exists(p) || Directory.Exists(p);
 
@@ -38,7 +42,8 @@ public sealed record CliServices
 /// </summary>
 public static class Cli
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, new CliServices());
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
+        Run(args, stdout, stderr, new CliServices { UseClosureCache = true });
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, CliServices services)
     {
@@ -131,7 +136,7 @@ public static class Cli
             foreach (string p in EnvironmentPaths.Find(env, services.PathExists))
                 if (!packages.Contains(p)) packages.Add(p);
 
-        Closure closure = services.BuildClosure(new ClosureRequest
+        var request = new ClosureRequest
         {
             Program = options.Program!,
             Environment = env,
@@ -139,7 +144,12 @@ public static class Cli
             BinSh = options.BinSh,
             Packages = packages,
             AllowMissing = options.AllowMissing,
-        });
+        };
+        Closure closure;
+        using (ClosureCache? cache = services.UseClosureCache && !options.NoClosureCache
+                   && ClosureCacheLocation.Find(services.Environment, Environment.IsPrivilegedProcess) is { } at
+                   ? ClosureCache.Open(at.Path, at.CreateParents) : null)
+            closure = cache is not null ? cache.GetOrBuild(request, services.BuildClosure) : services.BuildClosure(request);
         warnings = [.. closure.Warnings];
         if (options.ClosureFile is null) return closure;
 

@@ -22,6 +22,7 @@ public sealed class CommandLineParser
     public Option<string> BinSh { get; } = new("--bin-sh");
     public Option<bool> AllowMissing { get; } = new("--allow-missing") { Arity = ArgumentArity.Zero };
     public Option<bool> NewSession { get; } = new("--new-session") { Arity = ArgumentArity.Zero };
+    public Option<bool> NoClosureCache { get; } = new("--no-closure-cache") { Arity = ArgumentArity.Zero };
     public Option<bool> PrintClosure { get; } = new("--print-closure") { Arity = ArgumentArity.Zero };
     public Option<bool> Json { get; } = new("--json") { Arity = ArgumentArity.Zero };
     public Option<bool> Explain { get; } = new("--explain") { Arity = ArgumentArity.Zero };
@@ -38,7 +39,7 @@ public sealed class CommandLineParser
         // A plain Command, not RootCommand: no implicit help/version options and no "[directive]" tokens.
         _command = new Command("confine-exec") { TreatUnmatchedTokensAsErrors = true };
         foreach (Option o in (Option[])[Mode, Property, Package, FullEnv, ClosureFile, BinSh, AllowMissing, NewSession,
-                                        PrintClosure, Json, Explain, DryRun, EmitUnit, Help, Version])
+                                        NoClosureCache, PrintClosure, Json, Explain, DryRun, EmitUnit, Help, Version])
         {
             _command.Options.Add(o);
             if (o.Arity.MaximumNumberOfValues > 0)
@@ -81,6 +82,7 @@ public sealed class CommandLineParser
             BinSh = ParseBinSh(result.GetValue(BinSh)),
             AllowMissing = result.GetValue(AllowMissing),
             NewSession = result.GetValue(NewSession),
+            NoClosureCache = result.GetValue(NoClosureCache),
             Action = ParseAction(result),
             Json = result.GetValue(Json),
         };

@@ -37,6 +37,7 @@ public static class HelpText
           --new-session       setsid() before exec, so PROGRAM cannot push input into the caller's terminal
                               with TIOCSTI (off by default, as in bubblewrap: PROGRAM keeps the terminal's
                               job control; turn it on for untrusted programs on a terminal)
+          --no-closure-cache  compute the closure live: neither use nor update the closure cache
           --print-closure     print the closure, one absolute path per line, sorted, and exit
           --json              with --print-closure: a JSON array of {path, kind, target, reason, neededBy}
           --explain           print the closure as a tree with the reason each path is there, and exit
@@ -44,6 +45,12 @@ public static class HelpText
           --emit-unit         print the systemd drop-in [Service] section the NixOS module would generate
           -h, --help          print this help and exit
           --version           print the version and exit
+
+        Closure cache:
+          A computed closure is kept on disk with a stamp (statx) of every path the computation looked at, and
+          reused only while every stamp, the options, the credentials and PATH, LD_LIBRARY_PATH and LD_PRELOAD
+          are unchanged. Directory: $CONFINE_EXEC_CACHE_DIR (empty: no cache), else /var/cache/confine-exec for
+          root, $XDG_CACHE_HOME/confine-exec or ~/.cache/confine-exec for others. Clear it with rm -rf.
 
         Exit status:
           PROGRAM's own exit status (128+N, or the same signal, when PROGRAM was killed by signal N)

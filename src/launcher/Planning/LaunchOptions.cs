@@ -44,6 +44,8 @@ public sealed record LaunchOptions
     public string? BinSh { get; init; } = "/bin/sh";
     public bool AllowMissing { get; init; }
     public bool NewSession { get; init; }
+    /// <summary><c>--no-closure-cache</c>: compute the closure live, neither reading nor writing the cache.</summary>
+    public bool NoClosureCache { get; init; }
 
     public LauncherAction Action { get; init; } = LauncherAction.Run;
     public bool Json { get; init; }

@@ -1,0 +1,120 @@
+using ConfineExec.Elf.Interop;
+
+namespace ConfineExec.Elf;
+
+/// <summary>
+/// Everything one live closure scan learnt from outside its request: per distinct (path, follow) the result of
+/// one <c>statx</c>, and per environment variable read its value or absence. Recorded only while a log is
+/// <see cref="Activate">active</see> on the scanning thread: the file wrappers in <c>Interop/Libc.Files.cs</c>
+/// (and the few places that reach the file system otherwise) report to <see cref="Current"/>.
+/// </summary>
+/// <remarks>
+/// A path observed without following whose answer is an errno or a non-symlink also answers the followed
+/// observation of the same path (only the last component differs between the two), so that one is not
+/// recorded again: <c>lstat</c> of a library then <c>open</c> of it costs one observation.
+/// </remarks>
+internal sealed class ObservationLog
+{
+    [ThreadStatic] private static ObservationLog? t_current;
+
+    private readonly Dictionary<string, int> _followed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _unfollowed = new(StringComparer.Ordinal);
+    private readonly List<Observation> _observations = new(256);
+    private readonly List<KeyValuePair<string, string?>> _environment = new(4);
+
+    /// <summary>The log recording on this thread, or null (no scan is being recorded).</summary>
+    internal static ObservationLog? Current => t_current;
+
+    public IReadOnlyList<Observation> Observations => _observations;
+
+    /// <summary>Every variable the scan read, in first-read order: name and value (null: unset).</summary>
+    public IReadOnlyList<KeyValuePair<string, string?>> Environment => _environment;
+
+    /// <summary>Why this scan cannot be memoized, or null. A path under /proc or /sys was observed (there a
+    /// link's text, <c>/proc/self</c>, or a file's content changes without its stamp changing), or the whole
+    /// environment was enumerated (its set of names would have to be part of the answer).</summary>
+    public string? Uncacheable { get; private set; }
+
+    /// <summary>Makes this log <see cref="Current"/> on this thread until the scope is disposed.</summary>
+    public Scope Activate()
+    {
+        var previous = t_current;
+        t_current = this;
+        return new Scope(previous);
+    }
+
+    public readonly struct Scope(ObservationLog? previous) : IDisposable
+    {
+        public void Dispose() => t_current = previous;
+    }
+
+    /// <summary>An open of <paramref name="path"/> that gave <paramref name="fdOrErrno"/> (a descriptor, or
+    /// -errno): the opened file's stamp through the descriptor, or the failed path's statx.</summary>
+    internal void Opened(string path, int fdOrErrno)
+    {
+        if (Has(path, follow: true)) return;
+        if (fdOrErrno >= 0 && Libc.FStat(fdOrErrno, out var st) == 0)
+            Add(path, ObservationFlags.Follow, 0, FileStamp.From(st));
+        else Probed(path, follow: true);
+    }
+
+    /// <summary>A stat (<paramref name="follow"/>) or lstat whose answer the caller already has.</summary>
+    internal void Statted(string path, bool follow, int errno, in Libc.StatBuffer st)
+    {
+        if (Has(path, follow)) return;
+        Add(path, follow ? ObservationFlags.Follow : ObservationFlags.None, errno, errno == 0 ? FileStamp.From(st) : default);
+    }
+
+    /// <summary>A call whose answer carries no stamp (readlink, access): one statx of the path.</summary>
+    internal void Probed(string path, bool follow)
+    {
+        if (Has(path, follow)) return;
+        int errno = Libc.Statx(path, follow, out var stamp);
+        Add(path, follow ? ObservationFlags.Follow : ObservationFlags.None, errno, stamp);
+    }
+
+    /// <summary>The entries of directory <paramref name="path"/> were listed.</summary>
+    internal void Listed(string path)
+    {
+        if (_followed.TryGetValue(path, out int i) || (_unfollowed.TryGetValue(path, out i) && AnswersFollowed(_observations[i])))
+        {
+            var o = _observations[i];
+            _observations[i] = o with { Flags = o.Flags | ObservationFlags.Listing };
+            return;
+        }
+        int errno = Libc.Statx(path, follow: true, out var stamp);
+        Add(path, ObservationFlags.Follow | ObservationFlags.Listing, errno, stamp);
+    }
+
+    /// <summary>An environment variable read: its value, or null when unset.</summary>
+    internal void Read(string name, string? value)
+    {
+        foreach (var (n, _) in _environment)
+            if (n == name) return;
+        _environment.Add(new(name, value));
+    }
+
+    /// <summary>The scan enumerated the environment.</summary>
+    internal void ReadAll() => Uncacheable ??= "environment: enumerated";
+
+    private bool Has(string path, bool follow)
+    {
+        if (!follow) return _unfollowed.ContainsKey(path);
+        return _followed.ContainsKey(path) || (_unfollowed.TryGetValue(path, out int i) && AnswersFollowed(_observations[i]));
+    }
+
+    private static bool AnswersFollowed(in Observation o) => o.Errno != 0 || (o.Stamp.Mode & Libc.S_IFMT) != Libc.S_IFLNK;
+
+    private void Add(string path, ObservationFlags flags, int errno, FileStamp stamp)
+    {
+        (((flags & ObservationFlags.Follow) != 0) ? _followed : _unfollowed)[path] = _observations.Count;
+        _observations.Add(new Observation(path, flags, errno, stamp));
+        if (IsUnderPseudoFileSystem(path)) Uncacheable ??= $"{path}: a pseudo file system";
+    }
+
+    private static bool IsUnderPseudoFileSystem(string path) =>
+        IsUnder(path, "/proc") || IsUnder(path, "/sys");
+
+    private static bool IsUnder(string path, string dir) =>
+        path.StartsWith(dir, StringComparison.Ordinal) && (path.Length == dir.Length || path[dir.Length] == '/');
+}
