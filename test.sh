@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages the tests use: compilers and patchelf for the ELF fixtures, util-linux for setpriv/unshare.
-pkgs=(gcc gcc-multilib patchelf binutils util-linux fakeroot)
+# Debian packages the tests use: compilers and patchelf for the ELF fixtures, util-linux for setpriv/unshare,
+# strace to show a closure-cache hit skips the scan.
+pkgs=(gcc gcc-multilib patchelf binutils util-linux fakeroot strace)
 need=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p"); done
 if ((${#need[@]})); then

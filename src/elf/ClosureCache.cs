@@ -224,7 +224,7 @@ public sealed class ClosureCache : IDisposable
             if (Libc.FStat(fd, out var st) != 0) return ClosureCacheLookup.Corrupt;
             if ((st.Mode & Libc.S_IFMT) != Libc.S_IFREG || st.Uid != Libc.geteuid() || (st.Mode & 0x12) != 0)
             {
-                detail = $"mode {st.Mode:o} owner {st.Uid}";
+                detail = $"mode {Convert.ToString(st.Mode, 8)} owner {st.Uid}";
                 return ClosureCacheLookup.Untrusted;
             }
             if (st.Size < ClosureCacheFile.HeaderSize || st.Size > MaxFileSize)

@@ -24,6 +24,7 @@ internal ref struct CacheFileReader(ReadOnlySpan<byte> data)
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryU8(out byte value)
     {
         if (!TryBytes(1, out var b)) { value = 0; return false; }
@@ -31,6 +32,7 @@ internal ref struct CacheFileReader(ReadOnlySpan<byte> data)
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryU32(out uint value)
     {
         if (!TryBytes(4, out var b)) { value = 0; return false; }
@@ -38,6 +40,7 @@ internal ref struct CacheFileReader(ReadOnlySpan<byte> data)
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryI32(out int value)
     {
         bool ok = TryU32(out uint v);
@@ -45,6 +48,7 @@ internal ref struct CacheFileReader(ReadOnlySpan<byte> data)
         return ok;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryU64(out ulong value)
     {
         if (!TryBytes(8, out var b)) { value = 0; return false; }
@@ -52,6 +56,7 @@ internal ref struct CacheFileReader(ReadOnlySpan<byte> data)
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryI64(out long value)
     {
         bool ok = TryU64(out ulong v);
@@ -60,6 +65,7 @@ internal ref struct CacheFileReader(ReadOnlySpan<byte> data)
     }
 
     /// <summary>A u32 length and that many bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryBlob(out ReadOnlySpan<byte> bytes)
     {
         bytes = default;
@@ -68,6 +74,7 @@ internal ref struct CacheFileReader(ReadOnlySpan<byte> data)
 
     /// <summary>A count of items each at least <paramref name="minItemSize"/> bytes long: false when the rest
     /// of the file could not hold them (so a lying count never sizes an allocation).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryCount(int minItemSize, out int count)
     {
         count = 0;
@@ -76,6 +83,7 @@ internal ref struct CacheFileReader(ReadOnlySpan<byte> data)
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryStamp(out FileStamp stamp)
     {
         stamp = default;

@@ -49,14 +49,18 @@ internal static class ClosureCacheFile
             if (value is not null) w.String(value);
         }
 
-        w.U32((uint)log.Observations.Count);
+        int countAt = w.Length, count = 0;
+        w.U32(0); // patched below
         foreach (var o in log.Observations)
         {
+            if (log.Implied(o)) continue;
+            count++;
             w.String(o.Path, nulTerminated: true);
             w.U8((byte)o.Flags);
             w.I32(o.Errno);
             if (o.Errno == 0) w.Stamp(Observation.Comparable(o.Stamp, o.Flags));
         }
+        BinaryPrimitives.WriteUInt32LittleEndian(w.WrittenSpan[countAt..], (uint)count);
 
         var index = new Dictionary<string, uint>(StringComparer.Ordinal);
         var strings = new List<string>();
@@ -176,7 +180,7 @@ internal static class ClosureCacheFile
         for (int i = 0; i < stringCount; i++)
         {
             if (!r.TryBlob(out var s)) return Verdict.Corrupt;
-            strings[i] = Encoding.UTF8.GetString(s);
+            strings[i] = Decode(s);
         }
         if (!r.TryU32(out uint program) || program >= (uint)stringCount || !r.TryU8(out byte closureFlags) || closureFlags > 1
             || !r.TryCount(17, out int entryCount)) return Verdict.Corrupt;
@@ -203,6 +207,13 @@ internal static class ClosureCacheFile
         };
         return Verdict.Hit;
     }
+
+    /// <summary>UTF-8 to a string; paths and reasons are ASCII, which widens in place without the general
+    /// decoder's passes (counting, then transcoding).</summary>
+    private static string Decode(ReadOnlySpan<byte> utf8) =>
+        System.Text.Ascii.IsValid(utf8)
+            ? string.Create(utf8.Length, utf8, static (chars, bytes) => System.Text.Ascii.ToUtf16(bytes, chars, out _))
+            : Encoding.UTF8.GetString(utf8);
 
     private static bool TryOptional(string[] strings, uint index, out string? s)
     {

@@ -21,6 +21,7 @@ internal sealed class ObservationLog
     private readonly Dictionary<string, int> _unfollowed = new(StringComparer.Ordinal);
     private readonly List<Observation> _observations = new(256);
     private readonly List<KeyValuePair<string, string?>> _environment = new(4);
+    private readonly Dictionary<string, string> _resolved = new(StringComparer.Ordinal);
 
     /// <summary>The log recording on this thread, or null (no scan is being recorded).</summary>
     internal static ObservationLog? Current => t_current;
@@ -92,6 +93,29 @@ internal sealed class ObservationLog
         foreach (var (n, _) in _environment)
             if (n == name) return;
         _environment.Add(new(name, value));
+    }
+
+    /// <summary>A walk of <paramref name="path"/> component by component (lstat and readlink of each, all
+    /// observed here) ended at <paramref name="real"/>.</summary>
+    internal void Resolved(string path, string real)
+    {
+        if (path != real) _resolved.TryAdd(path, real);
+    }
+
+    /// <summary>
+    /// True when the followed observation <paramref name="o"/> need not be stored: its path was also walked
+    /// component by component to a real path whose unfollowed observation has the same stamp. While every
+    /// component's observation holds (links are fixed by their stamps), following the path reaches that same
+    /// file, so its stamp is checked once, not twice. The library search opens each candidate by its search
+    /// path (<c>/lib/x86_64-linux-gnu/libz.so.1</c>) and the closure walks it to its file
+    /// (<c>/usr/lib/x86_64-linux-gnu/libz.so.1.2.13</c>): a third of a closure's observations.
+    /// </summary>
+    public bool Implied(in Observation o)
+    {
+        if (o.Flags != ObservationFlags.Follow || o.Errno != 0 || !_resolved.TryGetValue(o.Path, out string? real) || !_unfollowed.TryGetValue(real, out int i))
+            return false;
+        var end = _observations[i];
+        return end.Errno == 0 && end.Stamp == o.Stamp;
     }
 
     /// <summary>The scan enumerated the environment.</summary>

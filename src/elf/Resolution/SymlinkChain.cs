@@ -38,6 +38,18 @@ public sealed class SymlinkChain
     /// </summary>
     public string? Resolve(string path, List<Hop>? hops, out bool isDirectory, out int errno, bool endIsNotDirectory = false)
     {
+        string? real = ResolveWalk(path, hops, out isDirectory, out errno, endIsNotDirectory);
+        // Every component of the walk was observed by the log this chain recorded into from its start: what
+        // the kernel finds at path is what the walk found (see ObservationLog.Implied).
+        if (real is not null && _log is not null && ObservationLog.Current == _log) _log.Resolved(path, real);
+        return real;
+    }
+
+    /// <summary>The log active when this chain was made: its node cache holds only what that log observed.</summary>
+    private readonly ObservationLog? _log = ObservationLog.Current;
+
+    private string? ResolveWalk(string path, List<Hop>? hops, out bool isDirectory, out int errno, bool endIsNotDirectory)
+    {
         isDirectory = false;
         errno = 0;
         if (path.Length == 0 || path[0] != '/')
@@ -77,7 +89,7 @@ public sealed class SymlinkChain
     {
         if (_prefixes.TryGetValue(dir, out var known)) return known;
         var hops = new List<Hop>();
-        string? current = Resolve(dir, hops, out bool isDirectory, out int errno);
+        string? current = ResolveWalk(dir, hops, out bool isDirectory, out int errno, endIsNotDirectory: false);
         // A walk continuing below a non-directory fails with ENOTDIR, as NodeKind.Other makes it.
         var prefix = new Prefix(current, isDirectory ? NodeKind.Directory : NodeKind.Other, errno, hops.ToArray());
         _prefixes[dir] = prefix;

@@ -4,7 +4,9 @@ using System.Diagnostics;
 namespace ConfineExec.Elf.Tests.Closure;
 
 /// <summary>Every dynamic ELF executable on the machine: our closure's library set and not-found set against
-/// <c>ld.so --list</c> on the program's canonical path.</summary>
+/// <c>ld.so --list</c> on the program's canonical path; and each closure stored in a closure cache, then loaded
+/// back with every observation re-checked, equal to the live one.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public class ClosureSweepTests(ITestOutputHelper output)
 {
     private static readonly string[] Roots = ["/usr/bin", "/usr/sbin", "/usr/libexec", "/usr/lib"];
@@ -23,15 +25,31 @@ public class ClosureSweepTests(ITestOutputHelper output)
         var oracleTime = sw.Elapsed;
         sw.Restart();
         var differences = new List<string>();
-        int compared = 0, loaderErrors = 0, excluded = 0;
+        int compared = 0, loaderErrors = 0, excluded = 0, cacheHits = 0, cacheRecent = 0;
+        using var fixture = new FixtureDirectory();
+        using var cache = ClosureCache.Open(fixture.P("cache")) ?? throw new InvalidOperationException("no cache");
+        var cacheTime = TimeSpan.Zero;
         foreach (var p in programs)
         {
             if (Excluded.TryGetValue(p, out var why)) { excluded++; output.WriteLine($"excluded {p}: {why}"); continue; }
             var want = oracle[p];
             Elf.Closure got;
+            var request = new ClosureRequest { Program = p, BinSh = null, AllowMissing = true };
             try
             {
-                got = ClosureBuilder.Build(new ClosureRequest { Program = p, BinSh = null, AllowMissing = true });
+                var start = sw.Elapsed;
+                got = cache.BuildAndStore(request);
+                var store = cache.LastOutcome;
+                if (store.Store == ClosureCacheStore.Stored)
+                {
+                    var cached = cache.TryLoad(request);
+                    if (cached is null) differences.Add($"{p}: stored, then not loaded: {cache.LastOutcome}");
+                    else if (Differs(got, cached) is { } what) differences.Add($"{p}: cached closure differs: {what}");
+                    else cacheHits++;
+                }
+                else if (store.Store == ClosureCacheStore.RecentlyModified) cacheRecent++;
+                else differences.Add($"{p}: not stored: {store}");
+                cacheTime += sw.Elapsed - start;
             }
             catch (Exception e)
             {
@@ -54,8 +72,21 @@ public class ClosureSweepTests(ITestOutputHelper output)
         }
         output.WriteLine($"{programs.Count} dynamic executables; {compared} compared; {excluded} excluded; {loaderErrors} ld.so errors; {differences.Count} differences");
         output.WriteLine($"ld.so --list x{programs.Count} (2 parallel): {oracleTime.TotalSeconds:F1} s; ClosureBuilder x{compared}: {sw.Elapsed.TotalSeconds:F2} s");
+        output.WriteLine($"closure cache: {cacheHits} stored and loaded back equal; {cacheRecent} not stored (a file changed in the last 2 s); scan + store + load {cacheTime.TotalSeconds:F2} s");
+        Assert.True(cacheHits > 0, "no closure was stored and loaded back");
         foreach (var d in differences.Take(50)) output.WriteLine(d);
         Assert.Empty(differences);
+    }
+
+    /// <summary>The first field where a cached closure is not the live one, or null.</summary>
+    private static string? Differs(Elf.Closure live, Elf.Closure cached)
+    {
+        if (live.ProgramPath != cached.ProgramPath) return "ProgramPath";
+        if (!live.Entries.SequenceEqual(cached.Entries)) return "Entries";
+        if (live.MainUsesOrigin != cached.MainUsesOrigin) return "MainUsesOrigin";
+        if (!live.MissingLibraries.SequenceEqual(cached.MissingLibraries)) return "MissingLibraries";
+        if (!live.Warnings.SequenceEqual(cached.Warnings)) return "Warnings";
+        return null;
     }
 
     /// <summary>Regular files with an x bit and PT_INTERP, canonical paths, unique.</summary>

@@ -44,7 +44,7 @@ public class CliRunTests
         Assert.Equal("", err);
         Assert.StartsWith("Usage: confine-exec [OPTION]... [--] PROGRAM [ARG]...", output);
         foreach (string opt in new[] { "--mode", "--property", "--package", "--full-env", "--closure-file", "--bin-sh",
-                     "--allow-missing", "--new-session", "--print-closure", "--json", "--explain", "--dry-run", "--emit-unit",
+                     "--allow-missing", "--new-session", "--no-closure-cache", "CONFINE_EXEC_CACHE_DIR", "--print-closure", "--json", "--explain", "--dry-run", "--emit-unit",
                      "--help", "--version", "125", "126", "127" })
             Assert.Contains(opt, output);
         foreach (string name in PropertyParser.KnownNames) Assert.Contains(name + "=", output);

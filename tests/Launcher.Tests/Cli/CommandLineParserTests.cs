@@ -33,6 +33,7 @@ public class CommandLineParserTests
         Assert.False(o.NewSession);
         Assert.False(o.FullEnv);
         Assert.False(o.AllowMissing);
+        Assert.False(o.NoClosureCache);
         Assert.Empty(o.Packages);
     }
 
@@ -54,7 +55,7 @@ public class CommandLineParserTests
     {
         LaunchOptions o = Parse("--mode", "chroot-only", "--package", "/opt/a", "--package=/opt/b", "--full-env",
             "--closure-file", "/tmp/paths", "--bin-sh", "/usr/bin/bash", "--allow-missing", "--new-session",
-            "--print-closure", "--json", "git");
+            "--no-closure-cache", "--print-closure", "--json", "git");
         Assert.Equal(ConfinementMode.ChrootOnly, o.Mode);
         Assert.Equal(ConfinementSwitches.For(ConfinementMode.ChrootOnly), o.Switches);
         Assert.Equal(["/opt/a", "/opt/b"], o.Packages);
@@ -63,6 +64,7 @@ public class CommandLineParserTests
         Assert.Equal("/usr/bin/bash", o.BinSh);
         Assert.True(o.AllowMissing);
         Assert.True(o.NewSession);
+        Assert.True(o.NoClosureCache);
         Assert.True(o.Json);
         Assert.Equal(LauncherAction.PrintClosure, o.Action);
     }

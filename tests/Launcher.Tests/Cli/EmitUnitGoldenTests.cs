@@ -10,7 +10,7 @@ public class EmitUnitGoldenTests
     {
         var o = new StringWriter();
         var e = new StringWriter();
-        int rc = Cli.Run(args, o, e);
+        int rc = Cli.Run(args, o, e, new CliServices()); // the live engine, no closure cache
         return (rc, o.ToString(), e.ToString());
     }
 

@@ -5,7 +5,8 @@ namespace ConfineExec.Launcher.Tests.Fixtures;
 /// <summary>
 /// The published native-AOT confine-exec (env CONFINE_EXEC_BIN if set, else `dotnet publish` once), copied
 /// into a <see cref="SharedDirectory"/> so uid 65534 can run it too; smoke-tested with --version before any
-/// test runs. Shared by every integration test through <see cref="BinaryCollection"/>.
+/// test runs. Shared by every integration test through <see cref="BinaryCollection"/>. Every run gets its own
+/// fresh closure cache (<see cref="TestClosureCaches"/>).
 /// </summary>
 public sealed class ConfineExecFixture : IDisposable
 {
@@ -68,6 +69,7 @@ public sealed class ConfineExecFixture : IDisposable
         var start = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = "/" };
         foreach (string a in argv.Skip(1))
             start.ArgumentList.Add(a);
+        TestClosureCaches.Apply(start.Environment);
         return Process.Start(start)!;
     }
 

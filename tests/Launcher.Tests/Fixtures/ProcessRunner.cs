@@ -17,7 +17,10 @@ public static class ProcessRunner
     public static string[] AsNobody(IEnumerable<string> argv) =>
         ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", .. argv];
 
-    public static RunResult Run(IReadOnlyList<string> argv, IDictionary<string, string>? environment = null)
+    /// <summary>Runs <paramref name="argv"/> from /, with <paramref name="environment"/> added to ours and the
+    /// variables in <paramref name="unset"/> removed. Every run gets a fresh closure cache
+    /// (<see cref="TestClosureCaches"/>) unless CONFINE_EXEC_CACHE_DIR is given or unset here.</summary>
+    public static RunResult Run(IReadOnlyList<string> argv, IDictionary<string, string>? environment = null, IReadOnlyCollection<string>? unset = null)
     {
         var start = new ProcessStartInfo(argv[0])
         {
@@ -32,6 +35,8 @@ public static class ProcessRunner
         if (environment is not null)
             foreach (var (k, v) in environment)
                 start.Environment[k] = v;
+        if (unset is null || !unset.Contains(TestClosureCaches.Variable)) TestClosureCaches.Apply(start.Environment);
+        foreach (string k in unset ?? []) start.Environment.Remove(k);
         using var process = Process.Start(start)!;
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -45,6 +45,7 @@ public sealed class BindSourceSwapTests(ConfineExecFixture fixture) : HostChecke
             .. launcher, "--bin-sh", "none", "--package", package, .. user, "--", "/bin/sh", "-c", $"read l < {package}/data; echo $l"];
         var start = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = "/" };
         foreach (string a in argv.Skip(1)) start.ArgumentList.Add(a);
+        TestClosureCaches.Apply(start.Environment);
         using Process p = Process.Start(start)!;
         Task<string> stdout = p.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         Task<string> stderr = p.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);

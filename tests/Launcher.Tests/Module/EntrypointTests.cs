@@ -64,6 +64,7 @@ public sealed class EntrypointTests(ConfineExecFixture fixture) : IDisposable
         foreach (string a in Entrypoint([.. options, "--package", "/usr/bin/sleep", "--", "/bin/sh", "-c",
                      "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done"]).Skip(1))
             start.ArgumentList.Add(a);
+        TestClosureCaches.Apply(start.Environment);
         using Process unshare = Process.Start(start)!;
         try
         {

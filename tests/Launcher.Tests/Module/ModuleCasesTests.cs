@@ -234,14 +234,17 @@ public sealed class ModuleCasesTests(ConfineExecFixture fixture) : HostCheckedTe
         string script = "echo \"$FOOBAR\"; read x < \"$FOOBAR\" && echo \"$x\"";
         string[] argv = [fixture.Binary, .. Identities.Options(who), "--", "/bin/sh", "-c", script];
         // A clean environment: --full-env would otherwise bring in every directory on the caller's PATH.
-        string[] clean = ["env", "-i", "FOOBAR=" + foobar];
+        // (env -i clears the fresh closure cache each run gets, so each gets its own here.)
+        string[] Clean() => ["env", "-i", "FOOBAR=" + foobar, $"{TestClosureCaches.Variable}={TestClosureCaches.NextDirectory()}"];
 
+        string[] clean = Clean();
         RunResult plain = ProcessRunner.Run(Identities.AsNobody(who) ? ProcessRunner.AsNobody([.. clean, .. argv]) : [.. clean, .. argv]);
         Assert.Equal(2, plain.ExitCode);
         Assert.Equal(foobar + "\n", plain.Stdout);
         Assert.Contains($"cannot open {foobar}: No such file", plain.Stderr);
 
         string[] full = [fixture.Binary, "--full-env", .. argv[1..]];
+        clean = Clean();
         RunResult withFullEnv = ProcessRunner.Run(Identities.AsNobody(who) ? ProcessRunner.AsNobody([.. clean, .. full]) : [.. clean, .. full]);
         AssertOk(withFullEnv, foobar + "\neek\n");
     }
