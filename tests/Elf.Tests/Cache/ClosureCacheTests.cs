@@ -51,7 +51,7 @@ public sealed class ClosureCacheTests : IDisposable
     /// same-length name changed in its string table.</summary>
     private byte[] LibxNeedingZ()
     {
-        byte[] bytes = File.ReadAllBytes(_fx.P("A/libx.so.1"));
+        byte[] bytes = File.ReadAllBytes(File.Exists(_fx.P("A/libx.so.1.0")) ? _fx.P("A/libx.so.1.0") : _fx.P("A/libx.so.1"));
         byte[] from = Encoding.ASCII.GetBytes("liby.so.1\0"), to = Encoding.ASCII.GetBytes("libz.so.1\0");
         int at = bytes.AsSpan().IndexOf(from);
         Assert.True(at > 0);
@@ -122,15 +122,28 @@ public sealed class ClosureCacheTests : IDisposable
         Assert.DoesNotContain(after.Entries, e => e.Path == _fx.P("A/liby.so.1"));
     }
 
-    [Fact]
-    public void LibraryReplacedByRename_Misses()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LibraryReplacedByRename_Misses(bool throughSonameLink)
     {
+        // Through a link (libx.so.1 -> libx.so.1.0, as packages install them) the open of the search path is not
+        // stored: the link's and the file's own observations imply it.
         var exe = Chain(_fx.P("A"));
+        string file = _fx.P("A/libx.so.1");
+        if (throughSonameLink)
+        {
+            File.Move(file, _fx.P("A/libx.so.1.0"));
+            File.CreateSymbolicLink(file, "libx.so.1.0");
+            file = _fx.P("A/libx.so.1.0");
+        }
         var request = Request(exe);
         CacheAssert.StoreAndHit(_cache, request);
-        ReplaceByRename(_fx.P("A/libx.so.1"), LibxNeedingZ());
+        byte[] replacement = LibxNeedingZ();
+        ReplaceByRename(file, replacement);
         var after = CacheAssert.MissesThenRebuilds(_cache, request, ClosureCacheLookup.FileChanged);
         Assert.Contains(after.Entries, e => e.Path == _fx.P("A/libz.so.1"));
+        Assert.Equal(throughSonameLink, after.Entries.Any(e => e.Path == _fx.P("A/libx.so.1") && e.Kind == ClosureEntryKind.Symlink));
     }
 
     [Theory]

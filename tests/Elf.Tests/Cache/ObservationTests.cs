@@ -94,4 +94,19 @@ public class ObservationTests
         Assert.Equal(["/usr/bin/git", "/lib", "/lib"], log.Observations.Select(o => o.Path));
         Assert.Null(ObservationLog.Current);
     }
+
+    [Fact]
+    public void Log_LibraryOpenedBySearchPath_IsImpliedByTheWalkToItsFile()
+    {
+        var log = new ObservationLog();
+        using (log.Activate()) ClosureBuilder.Build(new ClosureRequest { Program = "/usr/bin/git", BinSh = null });
+        var implied = log.Observations.Where(o => log.Implied(o)).ToList();
+        Assert.NotEmpty(implied);
+        foreach (var o in implied)
+        {
+            Assert.True(o.Follow && o.Errno == 0, o.Path);
+            Assert.Contains(log.Observations, e => !e.Follow && e.Stamp == o.Stamp && e.Path != o.Path);
+        }
+        Assert.DoesNotContain(log.Observations, o => !o.Follow && log.Implied(o));
+    }
 }
