@@ -73,10 +73,12 @@ public sealed class ClosureCache : IDisposable
     private const long MaxFileSize = 64 << 20;
 
     private readonly SafeFileHandle _dir;
+    private readonly uint _euid;
 
-    private ClosureCache(SafeFileHandle dir, string directory, string buildIdentity)
+    private ClosureCache(SafeFileHandle dir, uint euid, string directory, string buildIdentity)
     {
         _dir = dir;
+        _euid = euid;
         Directory = directory;
         BuildIdentity = buildIdentity;
     }
@@ -114,13 +116,14 @@ public sealed class ClosureCache : IDisposable
         }
         if (fd < 0) return null;
         var handle = new SafeFileHandle(fd, ownsHandle: true);
-        if (Libc.FStat(fd, out var st) != 0 || (st.Mode & Libc.S_IFMT) != Libc.S_IFDIR || st.Uid != Libc.geteuid()
+        uint euid = Libc.geteuid();
+        if (Libc.FStat(fd, out var st) != 0 || (st.Mode & Libc.S_IFMT) != Libc.S_IFDIR || st.Uid != euid
             || (st.Mode & 0x12) != 0 || DefaultBuildIdentity() is not { } identity)
         {
             handle.Dispose();
             return null;
         }
-        return new ClosureCache(handle, directory, identity);
+        return new ClosureCache(handle, euid, directory, identity);
     }
 
     public void Dispose() => _dir.Dispose();
@@ -177,7 +180,7 @@ public sealed class ClosureCache : IDisposable
         string cwd;
         try { cwd = System.IO.Directory.GetCurrentDirectory(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-        if (ClosureCacheKey.For(request, BuildIdentity, cwd) is not { } text) return null;
+        if (ClosureCacheKey.For(request, BuildIdentity, cwd, _euid) is not { } text) return null;
         byte[] bytes = Encoding.UTF8.GetBytes(text);
         return new CacheKey(text, bytes, CacheHash.Of(bytes).ToString("x16", System.Globalization.CultureInfo.InvariantCulture));
     }
@@ -222,7 +225,7 @@ public sealed class ClosureCache : IDisposable
         try
         {
             if (Libc.FStat(fd, out var st) != 0) return ClosureCacheLookup.Corrupt;
-            if ((st.Mode & Libc.S_IFMT) != Libc.S_IFREG || st.Uid != Libc.geteuid() || (st.Mode & 0x12) != 0)
+            if ((st.Mode & Libc.S_IFMT) != Libc.S_IFREG || st.Uid != _euid || (st.Mode & 0x12) != 0)
             {
                 detail = $"mode {Convert.ToString(st.Mode, 8)} owner {st.Uid}";
                 return ClosureCacheLookup.Untrusted;
@@ -289,7 +292,8 @@ public sealed class ClosureCache : IDisposable
         }
         long now = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
         long window = RecentWindow.Ticks * 100;
-        foreach (var o in log.Observations)
+        var observations = log.ToStore(now, window);
+        foreach (var o in observations)
         {
             if (o.IsRecent(now, window))
             {
@@ -297,7 +301,7 @@ public sealed class ClosureCache : IDisposable
                 return ClosureCacheStore.RecentlyModified;
             }
         }
-        if (ClosureCacheFile.Encode(key.Text, log, closure) is not { } bytes)
+        if (ClosureCacheFile.Encode(key.Text, log, observations, closure) is not { } bytes)
         {
             detail = "too large";
             return ClosureCacheStore.Uncacheable;

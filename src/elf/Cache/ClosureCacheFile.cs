@@ -32,7 +32,7 @@ internal static class ClosureCacheFile
     private const uint NoString = uint.MaxValue;
 
     /// <summary>The file for a scan, or null when it cannot be represented (a count or length beyond the format).</summary>
-    public static byte[]? Encode(string key, ObservationLog log, Closure closure)
+    public static byte[]? Encode(string key, ObservationLog log, IReadOnlyList<Observation> observations, Closure closure)
     {
         var w = new CacheFileWriter(16384);
         w.U32(Magic);
@@ -49,18 +49,14 @@ internal static class ClosureCacheFile
             if (value is not null) w.String(value);
         }
 
-        int countAt = w.Length, count = 0;
-        w.U32(0); // patched below
-        foreach (var o in log.Observations)
+        w.U32((uint)observations.Count);
+        foreach (var o in observations)
         {
-            if (log.Implied(o)) continue;
-            count++;
             w.String(o.Path, nulTerminated: true);
             w.U8((byte)o.Flags);
             w.I32(o.Errno);
             if (o.Errno == 0) w.Stamp(Observation.Comparable(o.Stamp, o.Flags));
         }
-        BinaryPrimitives.WriteUInt32LittleEndian(w.WrittenSpan[countAt..], (uint)count);
 
         var index = new Dictionary<string, uint>(StringComparer.Ordinal);
         var strings = new List<string>();

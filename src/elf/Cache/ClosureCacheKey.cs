@@ -14,13 +14,13 @@ namespace ConfineExec.Elf;
 internal static class ClosureCacheKey
 {
     /// <summary>The key, or null when the credentials cannot be read (nothing is cached then).</summary>
-    public static string? For(ClosureRequest request, string buildIdentity, string cwd)
+    public static string? For(ClosureRequest request, string buildIdentity, string cwd, uint euid)
     {
         if (Groups() is not { } groups) return null;
         var sb = new StringBuilder(512);
         Field(sb, "format", ClosureCache.FormatVersion.ToString(CultureInfo.InvariantCulture));
         Field(sb, "build", buildIdentity);
-        Field(sb, "euid", Libc.geteuid().ToString(CultureInfo.InvariantCulture));
+        Field(sb, "euid", euid.ToString(CultureInfo.InvariantCulture));
         Field(sb, "egid", Libc.getegid().ToString(CultureInfo.InvariantCulture));
         Field(sb, "groups", groups);
         Field(sb, "cwd", cwd);

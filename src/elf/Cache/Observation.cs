@@ -7,7 +7,8 @@ internal enum ObservationFlags : byte
     None = 0,
     /// <summary>The last component was followed (stat, open, access); else not (lstat, readlink).</summary>
     Follow = 1,
-    /// <summary>The directory's entries were listed: its content version (mtime, ctime) matters too.</summary>
+    /// <summary>The directory's entries matter (it was listed, or links inside it are answered by it): its
+    /// content version (mtime, ctime) is compared too.</summary>
     Listing = 2,
 }
 

@@ -103,19 +103,73 @@ internal sealed class ObservationLog
     }
 
     /// <summary>
-    /// True when the followed observation <paramref name="o"/> need not be stored: its path was also walked
-    /// component by component to a real path whose unfollowed observation has the same stamp. While every
-    /// component's observation holds (links are fixed by their stamps), following the path reaches that same
-    /// file, so its stamp is checked once, not twice. The library search opens each candidate by its search
-    /// path (<c>/lib/x86_64-linux-gnu/libz.so.1</c>) and the closure walks it to its file
-    /// (<c>/usr/lib/x86_64-linux-gnu/libz.so.1.2.13</c>): a third of a closure's observations.
+    /// The observations a cache file needs, in order: all of them less those the others imply, so that a lookup
+    /// re-checks fewer paths. <list type="bullet">
+    /// <item>A followed observation of a path also observed unfollowed as the same non-link (following it
+    /// changes nothing), or walked component by component to a real path observed unfollowed with the same
+    /// stamp: while every component's observation holds (links are fixed by their stamps), following the path
+    /// reaches that same file. The library search opens each candidate by its search path
+    /// (<c>/lib/x86_64-linux-gnu/libz.so.1</c>) and the closure walks it to its file
+    /// (<c>/usr/lib/x86_64-linux-gnu/libz.so.1.2.13</c>).</item>
+    /// <item>The links inside a directory holding two or more observed links, when the directory itself was
+    /// observed and did not change within <paramref name="windowNs"/> of <paramref name="nowNs"/>: the
+    /// directory's stamp is then compared in full instead (<see cref="ObservationFlags.Listing"/>). A directory
+    /// whose mtime and ctime are unchanged has the same name for every inode, and a link's text cannot change
+    /// in place; a mount cannot cover a link. Replacing, adding or removing any entry changes the directory's
+    /// stamp, so such a directory (/usr/lib/x86_64-linux-gnu) answers for all its links with one statx.</item>
+    /// </list>
     /// </summary>
-    public bool Implied(in Observation o)
+    public List<Observation> ToStore(long nowNs, long windowNs)
     {
-        if (o.Flags != ObservationFlags.Follow || o.Errno != 0 || !_resolved.TryGetValue(o.Path, out string? real) || !_unfollowed.TryGetValue(real, out int i))
-            return false;
+        var linksIn = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var o in _observations)
+            if (IsLink(o)) linksIn[Parent(o.Path)] = linksIn.GetValueOrDefault(Parent(o.Path)) + 1;
+        HashSet<int>? answering = null; // observations of directories that answer for their links
+        foreach (var (dir, links) in linksIn)
+        {
+            if (links < 2 || DirectoryObservation(dir) is not int i) continue;
+            var upgraded = _observations[i] with { Flags = _observations[i].Flags | ObservationFlags.Listing };
+            if (!upgraded.IsRecent(nowNs, windowNs)) (answering ??= []).Add(i);
+        }
+        var kept = new List<Observation>(_observations.Count);
+        for (int i = 0; i < _observations.Count; i++)
+        {
+            var o = _observations[i];
+            if (Implied(o) || (answering is not null && IsLink(o) && DirectoryObservation(Parent(o.Path)) is int d && answering.Contains(d))) continue;
+            kept.Add(answering is not null && answering.Contains(i) ? o with { Flags = o.Flags | ObservationFlags.Listing } : o);
+        }
+        return kept;
+    }
+
+    private bool Implied(in Observation o)
+    {
+        if (o.Flags != ObservationFlags.Follow) return false;
+        if (_unfollowed.TryGetValue(o.Path, out int same))
+        {
+            var u = _observations[same];
+            if (AnswersFollowed(u) && u.Errno == o.Errno && (o.Errno != 0 || u.Stamp == o.Stamp)) return true;
+        }
+        if (o.Errno != 0 || !_resolved.TryGetValue(o.Path, out string? real) || !_unfollowed.TryGetValue(real, out int i)) return false;
         var end = _observations[i];
         return end.Errno == 0 && end.Stamp == o.Stamp;
+    }
+
+    private static bool IsLink(in Observation o) =>
+        o.Flags == ObservationFlags.None && o.Errno == 0 && (o.Stamp.Mode & Libc.S_IFMT) == Libc.S_IFLNK;
+
+    /// <summary>The observation of <paramref name="dir"/> as an existing directory (unfollowed, or followed
+    /// when that is the only one), or null.</summary>
+    private int? DirectoryObservation(string dir)
+    {
+        if ((_unfollowed.TryGetValue(dir, out int i) || _followed.TryGetValue(dir, out i))
+            && _observations[i].Errno == 0 && _observations[i].Stamp.IsDirectory) return i;
+        return null;
+    }
+
+    private static string Parent(string path)
+    {
+        int slash = path.LastIndexOf('/');
+        return slash <= 0 ? "/" : path[..slash];
     }
 
     /// <summary>The scan enumerated the environment.</summary>

@@ -169,6 +169,28 @@ public sealed class ClosureCacheTests : IDisposable
     }
 
     [Fact]
+    public void LinkRetargeted_InADirectoryOfLinks_Misses()
+    {
+        // Two links in A: the directory's stamp answers for both; retargeting one changes it.
+        var exe = Chain(_fx.P("A"));
+        foreach (string lib in new[] { "libx.so.1", "liby.so.1" })
+        {
+            File.Move(_fx.P("A/" + lib), _fx.P("A/" + lib + ".0"));
+            File.CreateSymbolicLink(_fx.P("A/" + lib), lib + ".0");
+        }
+        File.WriteAllBytes(_fx.P("A/libx.so.1.1"), LibxNeedingZ());
+        var request = Request(exe);
+        var before = CacheAssert.StoreAndHit(_cache, request);
+        Assert.Contains(before.Entries, e => e.Path == _fx.P("A/libx.so.1") && e.Target == "libx.so.1.0");
+
+        File.CreateSymbolicLink(_fx.P("A/libx.so.1.new"), "libx.so.1.1");
+        File.Move(_fx.P("A/libx.so.1.new"), _fx.P("A/libx.so.1"), overwrite: true);
+        var after = CacheAssert.MissesThenRebuilds(_cache, request, ClosureCacheLookup.FileChanged);
+        Assert.Contains(after.Entries, e => e.Path == _fx.P("A/libx.so.1") && e.Target == "libx.so.1.1");
+        Assert.Contains(after.Entries, e => e.Path == _fx.P("A/libz.so.1"));
+    }
+
+    [Fact]
     public void SymlinkRetargeted_Misses()
     {
         Chain(_fx.P("A"));
@@ -248,7 +270,7 @@ public sealed class ClosureCacheTests : IDisposable
         var request = Request(exe, env: new() { ["LD_PRELOAD"] = _fx.P("A/libz.so.1") });
         CacheAssert.StoreAndHit(_cache, request);
         byte[] file = File.ReadAllBytes(CacheAssert.OnlyFile(_fx.P("cache")));
-        byte[] key = Encoding.UTF8.GetBytes(ClosureCacheKey.For(request, _cache.BuildIdentity, Directory.GetCurrentDirectory())!);
+        byte[] key = Encoding.UTF8.GetBytes(ClosureCacheKey.For(request, _cache.BuildIdentity, Directory.GetCurrentDirectory(), Interop.Libc.geteuid())!);
         Assert.Equal(ClosureCacheFile.Verdict.Hit, ClosureCacheFile.TryDecode(file, file.Length, key, request.Environment, out _, out _));
         var other = new Dictionary<string, string> { ["LD_PRELOAD"] = _fx.P("A/liby.so.1") };
         Assert.Equal(ClosureCacheFile.Verdict.EnvironmentChanged, ClosureCacheFile.TryDecode(file, file.Length, key, other, out var c, out string? changed));
@@ -270,8 +292,8 @@ public sealed class ClosureCacheTests : IDisposable
         Assert.Equal(["libe.so.1"], inW2.MissingLibraries);
 
         // The same relative request from another directory of ours is another key too.
-        string k1 = ClosureCacheKey.For(Request(exe, workingDirectory: "w1"), "id", _fx.Root)!;
-        string k2 = ClosureCacheKey.For(Request(exe, workingDirectory: "w1"), "id", _fx.P("t"))!;
+        string k1 = ClosureCacheKey.For(Request(exe, workingDirectory: "w1"), "id", _fx.Root, Interop.Libc.geteuid())!;
+        string k2 = ClosureCacheKey.For(Request(exe, workingDirectory: "w1"), "id", _fx.P("t"), Interop.Libc.geteuid())!;
         Assert.NotEqual(k1, k2);
     }
 

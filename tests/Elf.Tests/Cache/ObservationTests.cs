@@ -96,17 +96,46 @@ public class ObservationTests
     }
 
     [Fact]
-    public void Log_LibraryOpenedBySearchPath_IsImpliedByTheWalkToItsFile()
+    public void ToStore_LeavesOutWhatTheRestImplies()
     {
         var log = new ObservationLog();
         using (log.Activate()) ClosureBuilder.Build(new ClosureRequest { Program = "/usr/bin/git", BinSh = null });
-        var implied = log.Observations.Where(o => log.Implied(o)).ToList();
-        Assert.NotEmpty(implied);
-        foreach (var o in implied)
+        long now = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
+        var stored = log.ToStore(now, 0);
+        Assert.True(stored.Count < log.Observations.Count);
+        int droppedLinks = 0;
+        var kept = stored.ToDictionary(o => (o.Path, o.Follow));
+        foreach (var o in log.Observations.Where(o => !kept.ContainsKey((o.Path, o.Follow))))
         {
-            Assert.True(o.Follow && o.Errno == 0, o.Path);
-            Assert.Contains(log.Observations, e => !e.Follow && e.Stamp == o.Stamp && e.Path != o.Path);
+            if (o.Follow)
+            {
+                // A library opened by its search path: its file is kept, unfollowed, with the same stamp.
+                Assert.True(o.Errno == 0, o.Path);
+                Assert.Contains(stored, k => !k.Follow && k.Stamp == o.Stamp);
+            }
+            else
+            {
+                // A link: its directory is kept with its content version.
+                Assert.Equal(0xA000u, o.Stamp.Mode & 0xF000);
+                droppedLinks++;
+                string dir = o.Path[..o.Path.LastIndexOf('/')];
+                Assert.Contains(stored, k => k.Path == dir && (k.Flags & ObservationFlags.Listing) != 0);
+            }
         }
-        Assert.DoesNotContain(log.Observations, o => !o.Follow && log.Implied(o));
+        Assert.True(droppedLinks >= 2, "git's libraries are links in /usr/lib/x86_64-linux-gnu");
+        Assert.Equal(stored, log.ToStore(now, 0)); // the log is not changed by it
+    }
+
+    [Fact]
+    public void ToStore_RecentlyChangedDirectory_KeepsItsLinks()
+    {
+        var log = new ObservationLog();
+        using (log.Activate()) ClosureBuilder.Build(new ClosureRequest { Program = "/usr/bin/git", BinSh = null });
+        long now = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
+        var links = log.Observations.Count(o => !o.Follow && (o.Stamp.Mode & 0xF000) == 0xA000);
+        // A window reaching back before any file existed: every directory counts as just changed.
+        var stored = log.ToStore(now, now);
+        Assert.Equal(links, stored.Count(o => !o.Follow && (o.Stamp.Mode & 0xF000) == 0xA000));
+        Assert.DoesNotContain(stored, o => (o.Flags & ObservationFlags.Listing) != 0);
     }
 }
