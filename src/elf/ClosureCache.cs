@@ -301,11 +301,7 @@ public sealed class ClosureCache : IDisposable
                 return ClosureCacheStore.RecentlyModified;
             }
         }
-        if (ClosureCacheFile.Encode(key.Text, log, observations, closure) is not { } bytes)
-        {
-            detail = "too large";
-            return ClosureCacheStore.Uncacheable;
-        }
+        var bytes = ClosureCacheFile.Encode(key.Text, log, observations, closure);
 
         int dir = (int)_dir.DangerousGetHandle();
         Span<byte> finalName = stackalloc byte[64];
@@ -328,7 +324,7 @@ public sealed class ClosureCache : IDisposable
                 detail = $"create: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}";
                 return ClosureCacheStore.WriteFailed;
             }
-            int err = Libc.WriteAll(fd, bytes);
+            int err = Libc.WriteAll(fd, bytes.Span);
             if (Libc.close(fd) != 0 && err == 0) err = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
             if (err == 0 && Libc.renameat(dir, temp, dir, final) != 0) err = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
             if (err != 0)

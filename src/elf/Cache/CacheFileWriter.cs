@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace ConfineExec.Elf;
@@ -6,29 +7,42 @@ namespace ConfineExec.Elf;
 /// <summary>Appends the little-endian fields <see cref="CacheFileReader"/> reads to a growing buffer.</summary>
 internal sealed class CacheFileWriter(int capacity)
 {
-    private byte[] _buffer = new byte[capacity];
+    private byte[] _buffer = GC.AllocateUninitializedArray<byte>(capacity);
 
     public int Length { get; private set; }
 
-    public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, Length);
+    /// <summary>What was written, as memory (valid until the next write).</summary>
+    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
-    public Span<byte> WrittenSpan => _buffer.AsSpan(0, Length);
+    /// <summary>What was written (a view of the buffer, valid until the next write).</summary>
+    public Span<byte> Written => _buffer.AsSpan(0, Length);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Span<byte> Grab(int n)
     {
-        if (_buffer.Length - Length < n)
-            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, Length + n));
+        if (_buffer.Length - Length < n) Grow(n);
         var span = _buffer.AsSpan(Length, n);
         Length += n;
         return span;
     }
 
+    private void Grow(int n)
+    {
+        var bigger = GC.AllocateUninitializedArray<byte>(Math.Max(_buffer.Length * 2, Length + n));
+        _buffer.AsSpan(0, Length).CopyTo(bigger);
+        _buffer = bigger;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void U8(byte v) => Grab(1)[0] = v;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void U32(uint v) => BinaryPrimitives.WriteUInt32LittleEndian(Grab(4), v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void I32(int v) => U32((uint)v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void U64(ulong v) => BinaryPrimitives.WriteUInt64LittleEndian(Grab(8), v);
 
     public void Bytes(ReadOnlySpan<byte> bytes) => bytes.CopyTo(Grab(bytes.Length));
@@ -37,9 +51,18 @@ internal sealed class CacheFileWriter(int capacity)
     /// (not counted), so the bytes can be handed to a syscall in place.</summary>
     public void String(string s, bool nulTerminated = false)
     {
-        int n = Encoding.UTF8.GetByteCount(s);
-        U32((uint)n);
-        Encoding.UTF8.GetBytes(s, Grab(n));
+        // ASCII (every path and reason in practice) is one byte per char: no separate count pass.
+        if (Ascii.IsValid(s))
+        {
+            U32((uint)s.Length);
+            Ascii.FromUtf16(s, Grab(s.Length), out _);
+        }
+        else
+        {
+            int n = Encoding.UTF8.GetByteCount(s);
+            U32((uint)n);
+            Encoding.UTF8.GetBytes(s, Grab(n));
+        }
         if (nulTerminated) U8(0);
     }
 

@@ -31,10 +31,10 @@ internal static class ClosureCacheFile
     public const int HeaderSize = 20;
     private const uint NoString = uint.MaxValue;
 
-    /// <summary>The file for a scan, or null when it cannot be represented (a count or length beyond the format).</summary>
-    public static byte[]? Encode(string key, ObservationLog log, IReadOnlyList<Observation> observations, Closure closure)
+    /// <summary>The file for a scan (a view of a buffer of its own).</summary>
+    public static ReadOnlyMemory<byte> Encode(string key, ObservationLog log, IReadOnlyList<Observation> observations, Closure closure)
     {
-        var w = new CacheFileWriter(16384);
+        var w = new CacheFileWriter(1024 + key.Length + 80 * observations.Count + 160 * closure.Entries.Count);
         w.U32(Magic);
         w.U32(ClosureCache.FormatVersion);
         w.U32(0); // length, patched below
@@ -58,7 +58,7 @@ internal static class ClosureCacheFile
             if (o.Errno == 0) w.Stamp(Observation.Comparable(o.Stamp, o.Flags));
         }
 
-        var index = new Dictionary<string, uint>(StringComparer.Ordinal);
+        var index = new Dictionary<string, uint>(closure.Entries.Count * 2, PathTailComparer.Instance);
         var strings = new List<string>();
         uint Index(string? s)
         {
@@ -103,10 +103,10 @@ internal static class ClosureCacheFile
         w.U32((uint)warnings.Length);
         foreach (uint m in warnings) w.U32(m);
 
-        var bytes = w.WrittenSpan;
+        var bytes = w.Written;
         BinaryPrimitives.WriteUInt32LittleEndian(bytes[8..], (uint)bytes.Length);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes[12..], CacheHash.Of(bytes[HeaderSize..]));
-        return bytes.ToArray();
+        return w.Memory;
     }
 
     /// <summary>Why a file was not used (tests and diagnostics name the first reason found).</summary>

@@ -17,11 +17,11 @@ internal sealed class ObservationLog
 {
     [ThreadStatic] private static ObservationLog? t_current;
 
-    private readonly Dictionary<string, int> _followed = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _unfollowed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _followed = new(256, PathTailComparer.Instance);
+    private readonly Dictionary<string, int> _unfollowed = new(256, PathTailComparer.Instance);
     private readonly List<Observation> _observations = new(256);
     private readonly List<KeyValuePair<string, string?>> _environment = new(4);
-    private readonly Dictionary<string, string> _resolved = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _resolved = new(128, PathTailComparer.Instance);
 
     /// <summary>The log recording on this thread, or null (no scan is being recorded).</summary>
     internal static ObservationLog? Current => t_current;
@@ -121,21 +121,25 @@ internal sealed class ObservationLog
     /// </summary>
     public List<Observation> ToStore(long nowNs, long windowNs)
     {
-        var linksIn = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var o in _observations)
-            if (IsLink(o)) linksIn[Parent(o.Path)] = linksIn.GetValueOrDefault(Parent(o.Path)) + 1;
-        HashSet<int>? answering = null; // observations of directories that answer for their links
-        foreach (var (dir, links) in linksIn)
+        // Per link: the observation of its directory (-1: none); per such directory: how many links.
+        var dirOf = new int[_observations.Count];
+        var links = new Dictionary<int, int>();
+        for (int i = 0; i < _observations.Count; i++)
         {
-            if (links < 2 || DirectoryObservation(dir) is not int i) continue;
-            var upgraded = _observations[i] with { Flags = _observations[i].Flags | ObservationFlags.Listing };
-            if (!upgraded.IsRecent(nowNs, windowNs)) (answering ??= []).Add(i);
+            dirOf[i] = IsLink(_observations[i]) ? DirectoryObservation(Parent(_observations[i].Path)) : -1;
+            if (dirOf[i] >= 0) links[dirOf[i]] = links.GetValueOrDefault(dirOf[i]) + 1;
+        }
+        HashSet<int>? answering = null; // directories that answer for their links
+        foreach (var (d, count) in links)
+        {
+            var upgraded = _observations[d] with { Flags = _observations[d].Flags | ObservationFlags.Listing };
+            if (count >= 2 && !upgraded.IsRecent(nowNs, windowNs)) (answering ??= []).Add(d);
         }
         var kept = new List<Observation>(_observations.Count);
         for (int i = 0; i < _observations.Count; i++)
         {
             var o = _observations[i];
-            if (Implied(o) || (answering is not null && IsLink(o) && DirectoryObservation(Parent(o.Path)) is int d && answering.Contains(d))) continue;
+            if ((answering is not null && dirOf[i] >= 0 && answering.Contains(dirOf[i])) || Implied(o)) continue;
             kept.Add(answering is not null && answering.Contains(i) ? o with { Flags = o.Flags | ObservationFlags.Listing } : o);
         }
         return kept;
@@ -158,18 +162,19 @@ internal sealed class ObservationLog
         o.Flags == ObservationFlags.None && o.Errno == 0 && (o.Stamp.Mode & Libc.S_IFMT) == Libc.S_IFLNK;
 
     /// <summary>The observation of <paramref name="dir"/> as an existing directory (unfollowed, or followed
-    /// when that is the only one), or null.</summary>
-    private int? DirectoryObservation(string dir)
+    /// when that is the only one), or -1.</summary>
+    private int DirectoryObservation(ReadOnlySpan<char> dir)
     {
-        if ((_unfollowed.TryGetValue(dir, out int i) || _followed.TryGetValue(dir, out i))
+        if ((_unfollowed.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(dir, out int i)
+                || _followed.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(dir, out i))
             && _observations[i].Errno == 0 && _observations[i].Stamp.IsDirectory) return i;
-        return null;
+        return -1;
     }
 
-    private static string Parent(string path)
+    private static ReadOnlySpan<char> Parent(string path)
     {
         int slash = path.LastIndexOf('/');
-        return slash <= 0 ? "/" : path[..slash];
+        return slash <= 0 ? "/" : path.AsSpan(0, slash);
     }
 
     /// <summary>The scan enumerated the environment.</summary>
