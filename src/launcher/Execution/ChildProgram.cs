@@ -5,7 +5,7 @@ namespace ConfineExec.Launcher.Execution;
 /// <summary>What one native step does. The child interprets these; see <see cref="StepInterpreter"/>.</summary>
 internal enum ChildOp
 {
-    ParentDeathSignal, ResetSignals, Unshare, WriteFile, MakeRootSlave,
+    ParentDeathSignal, ResetSignals, OpenProcSelf, CloseProcSelf, Unshare, WriteFile, MakeRootSlave,
     RootTmpfs, MakeDir, Symlink, Bind, Proc, Sysfs, Tmpfs, DeviceNode, Devpts, Mqueue, RemountReadOnly,
     Inaccessible, Chmod, RootReadOnly, PivotRoot, Chdir,
     SetGroups, SetResGid, UserNamespaceFromParent, DropBoundingCap, SetResUid, ClearCapabilities,
@@ -24,6 +24,8 @@ internal enum StepFlags
     NoSuid = 16,
     NoDev = 32,
     NoExec = 64,
+    /// <summary>WriteFile: Path is relative to the host's /proc/self directory opened by OpenProcSelf.</summary>
+    InProcSelf = 128,
 }
 
 /// <summary>
@@ -73,6 +75,9 @@ internal unsafe struct ChildProgram
     /// (<see cref="ParentPath"/>), or -1. Dropped before any step that could change what that path resolves to.</summary>
     public int ParentFd;
     public byte* ParentPath;
+    /// <summary>The host's /proc/self directory (O_PATH), opened before the mounts so the child can write its own
+    /// user-namespace maps after pivot_root, when the new root may have no /proc; -1 when not open.</summary>
+    public int ProcSelfFd;
     /// <summary>The signal mask to restore before exec (the parent's, saved before it blocked everything).</summary>
     public ulong SavedSignalMask;
     public int FailedStep;

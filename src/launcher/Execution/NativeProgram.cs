@@ -85,6 +85,7 @@ internal sealed unsafe class NativeProgram : IDisposable
             UseOpenat2 = useOpenat2 ? 1 : 0,
             UseOpenTreeAttr = useOpenTreeAttr ? 1 : 0,
             ParentFd = -1,
+            ProcSelfFd = -1,
             SavedSignalMask = savedSignalMask,
         };
         Program = program;

@@ -24,6 +24,9 @@ internal static unsafe class PlanCompiler
                 n.Add(new ChildStep { Op = ChildOp.ResetSignals }, "reset signal handlers");
             }
             n.Add(new ChildStep { Op = ChildOp.Umask, Mode = 0 }, "umask");
+            bool ownMaps = plan.UserNamespace == UserNamespaceTiming.AfterMounts && ChildWritesOwnMaps(plan);
+            if (ownMaps)
+                n.Add(new ChildStep { Op = ChildOp.OpenProcSelf }, "open /proc/self", "/proc/self");
             if (plan.UserNamespace == UserNamespaceTiming.BeforeMounts)
             {
                 n.Add(new ChildStep { Op = ChildOp.Unshare, Arg = CLONE_NEWUSER | CLONE_NEWNS }, "create user and mount namespaces");
@@ -51,7 +54,15 @@ internal static unsafe class PlanCompiler
                     "setgroups");
             if (plan.Gid is uint gid && plan.UserNamespace != UserNamespaceTiming.BeforeMounts)
                 n.Add(new ChildStep { Op = ChildOp.SetResGid, Arg = gid }, "setresgid " + gid.ToString(CultureInfo.InvariantCulture));
-            if (plan.UserNamespace == UserNamespaceTiming.AfterMounts)
+            if (ownMaps)
+            {
+                n.Add(new ChildStep { Op = ChildOp.Unshare, Arg = CLONE_NEWUSER }, "create user namespace");
+                AddWrite(n, "setgroups", "deny", StepFlags.InProcSelf);
+                AddWrite(n, "gid_map", MapText(plan.GidMap), StepFlags.InProcSelf);
+                AddWrite(n, "uid_map", MapText(plan.UidMap), StepFlags.InProcSelf);
+                n.Add(new ChildStep { Op = ChildOp.CloseProcSelf }, "close /proc/self");
+            }
+            else if (plan.UserNamespace == UserNamespaceTiming.AfterMounts)
                 n.Add(new ChildStep { Op = ChildOp.UserNamespaceFromParent }, "create user namespace");
             foreach (int cap in plan.DropBoundingCaps)
                 n.Add(new ChildStep { Op = ChildOp.DropBoundingCap, Arg = cap }, "drop bounding capability " + cap.ToString(CultureInfo.InvariantCulture));
@@ -89,11 +100,32 @@ internal static unsafe class PlanCompiler
         }
     }
 
-    private static void AddWrite(NativeProgram n, string path, string text)
+    /// <summary>One write(2) of <paramref name="text"/> to <paramref name="path"/>; with <see cref="StepFlags.InProcSelf"/>
+    /// the path is relative to the host's /proc/self directory the child opened (named so in errors).</summary>
+    private static void AddWrite(NativeProgram n, string path, string text, StepFlags flags = StepFlags.None)
     {
         int count = System.Text.Encoding.UTF8.GetByteCount(text);
-        n.Add(new ChildStep { Op = ChildOp.WriteFile, Path = n.Utf8(path), Source = n.Utf8(text), Count = count }, "write " + path, path);
+        string shown = (flags & StepFlags.InProcSelf) != 0 ? "/proc/self/" + path : path;
+        n.Add(new ChildStep { Op = ChildOp.WriteFile, Flags = flags, Path = n.Utf8(path), Source = n.Utf8(text), Count = count },
+            "write " + shown, shown);
     }
+
+    /// <summary>
+    /// Whether the child may write its AfterMounts maps itself instead of asking the parent. After
+    /// unshare(CLONE_NEWUSER) a process holds every capability in the new namespace but none over the parent's
+    /// ids, so it may write only what an unprivileged creator may (kernel/user_namespace.c new_idmap_permitted):
+    /// a map of exactly one extent of count 1 whose outside id is the writer's own euid (for gid_map: egid, with
+    /// setgroups already "deny"). The writer is the child at the moment it opens the map file: its euid is still
+    /// this process's, its egid the plan's Gid when one is set (setresgid runs before the user namespace).
+    /// A uid 0 outside id further needs CAP_SETFCAP at unshare time, exactly as when the parent writes it.
+    /// </summary>
+    internal static bool ChildWritesOwnMaps(LaunchPlan plan) =>
+        plan.UserNamespace == UserNamespaceTiming.BeforeMounts ||
+        (plan.UserNamespace == UserNamespaceTiming.AfterMounts &&
+         IsSingleId(plan.UidMap, geteuid()) && IsSingleId(plan.GidMap, plan.Gid ?? getegid()));
+
+    private static bool IsSingleId(IReadOnlyList<IdMapping> map, uint outside) =>
+        map.Count == 1 && map[0].Count == 1 && map[0].Outside == outside;
 
     internal static string MapText(IReadOnlyList<IdMapping> map) =>
         string.Concat(map.Select(m => m + "\n"));

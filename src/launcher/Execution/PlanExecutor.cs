@@ -40,8 +40,8 @@ public static unsafe class PlanExecutor
         throw PlanCompiler.Describe(program, p->FailedStep, p->FailedWhat, p->FailedErrno);
     }
 
-    /// <summary>ForkedChild: compile, fork, answer the user-namespace handshake, supervise; returns how the
-    /// child ended (no re-raise, so tests can call it in-process).</summary>
+    /// <summary>ForkedChild: compile, start the child, answer the user-namespace handshake if it needs one,
+    /// supervise; returns how the child ended (no re-raise, so tests can call it in-process).</summary>
     internal static ChildExit RunForked(LaunchPlan plan)
     {
         int oldUmask = umask(0);
@@ -50,12 +50,16 @@ public static unsafe class PlanExecutor
         try
         {
             using NativeProgram program = PlanCompiler.Compile(plan, forked: true, getpid(), oldUmask);
+            // A child that writes its own maps needs nothing from this process until it has exec'd: it can share
+            // the address space (no page tables copied, no copy-on-write faults, no copied mm to tear down).
+            bool needsParent = plan.UserNamespace == UserNamespaceTiming.AfterMounts && !PlanCompiler.ChildWritesOwnMaps(plan);
             var (reportRead, reportWrite) = Pipe();
-            (int Read, int Write) sync = plan.UserNamespace == UserNamespaceTiming.AfterMounts ? Pipe() : (-1, -1);
-            var supervisor = new SignalForwarder(s_forwarded);
+            (int Read, int Write) sync = needsParent ? Pipe() : (-1, -1);
+            int* earlyPid = (int*)NativeMemory.AllocZeroed(sizeof(int));
+            var supervisor = new SignalForwarder(s_forwarded, earlyPid);
             try
             {
-                int pid = Fork(program, plan, reportWrite, sync.Read);
+                int pid = Start(program, reportWrite, sync.Read, shareMemory: !needsParent, earlyPid);
                 Close(reportWrite);
                 reportWrite = -1;
                 if (sync.Read >= 0) { Close(sync.Read); sync.Read = -1; }
@@ -73,6 +77,7 @@ public static unsafe class PlanExecutor
             finally
             {
                 supervisor.Dispose();
+                NativeMemory.Free(earlyPid);
                 Close(reportRead);
                 if (reportWrite >= 0) Close(reportWrite);
                 if (sync.Read >= 0) Close(sync.Read);
@@ -90,9 +95,13 @@ public static unsafe class PlanExecutor
     /// <summary>Tests force the pre-6.15 path (open_tree + mount_setattr) with CONFINE_EXEC_TEST_NO_OPEN_TREE_ATTR=1.</summary>
     private static bool UseOpenTreeAttr() => Environment.GetEnvironmentVariable("CONFINE_EXEC_TEST_NO_OPEN_TREE_ATTR") != "1";
 
-    /// <summary>Forks with every signal blocked on this thread (so no runtime handler runs in the child before
-    /// it resets them) inside a no-GC region; the child never returns from here.</summary>
-    private static int Fork(NativeProgram program, LaunchPlan plan, int reportWrite, int syncRead)
+    /// <summary>
+    /// Starts the child with every signal blocked on this thread (so no runtime handler runs in the child before
+    /// it resets them) inside a no-GC region; the child never returns here. <paramref name="shareMemory"/>: the
+    /// child needs nothing from this process before exec, so it runs in this address space on its own stack and
+    /// this thread sleeps until it has exec'd or exited (<see cref="SpawnSharingMemory"/>); otherwise a fork.
+    /// </summary>
+    private static int Start(NativeProgram program, int reportWrite, int syncRead, bool shareMemory, int* earlyPid)
     {
         StepInterpreter.Prepare();
         // Leave glibc's SIGCANCEL (32) and SIGSETXID (33) unblocked: other threads' set*id() need them.
@@ -105,9 +114,18 @@ public static unsafe class PlanExecutor
         int pid;
         try
         {
-            pid = RawFork();
-            if (pid == 0)
-                StepInterpreter.RunChild(p); // never returns
+            // Without the no-GC region a collection could start while the child runs on this process's memory.
+            if (shareMemory && noGc && Interlocked.Exchange(ref s_childStackBusy, 1) == 0)
+            {
+                try { pid = SpawnSharingMemory(p, earlyPid); }
+                finally { Volatile.Write(ref s_childStackBusy, 0); } // the child has exec'd or exited
+            }
+            else
+            {
+                pid = RawFork();
+                if (pid == 0)
+                    StepInterpreter.RunChild(p); // never returns
+            }
         }
         finally
         {
@@ -116,6 +134,39 @@ public static unsafe class PlanExecutor
             SetSignalMask(SIG_SETMASK, saved);
         }
         return pid;
+    }
+
+    /// <summary>The memory-sharing child's stack size. The step interpreter's deepest chain (a bind whose parent
+    /// is created through the openat2-less walk, which may re-walk once for '..') uses about 35 KiB: 8 KiB in
+    /// EnsureDir, 12.5 KiB per Walk; with openat2 a launch touches 8 KiB.</summary>
+    private const int ChildStackBytes = 64 * 1024;
+
+    /// <summary>Mapped once per process and reused: a fresh mapping per launch would cost the same faults again,
+    /// and unmapping it a TLB shootdown across this process's other threads.</summary>
+    private static byte* s_childStackTop;
+    private static int s_childStackBusy;
+
+    /// <summary>
+    /// The memory-sharing child (glibc posix_spawn's scheme): clone(CLONE_VM|CLONE_VFORK) with the child on a
+    /// stack of its own, so it never runs on, or returns into, a frame of this thread. Safe because, until the
+    /// child has exec'd or exited, this thread is asleep in the kernel and the child is the only code that runs
+    /// on its behalf: every signal is blocked on this thread (the child inherits that mask and resets the
+    /// handlers before unblocking), no collection can start (no-GC region: this thread stays in cooperative
+    /// mode, and the child's GC polls must never see a pending suspension), the child calls only
+    /// [SuppressGCTransition] syscalls on native memory prepared before the clone, and touches no managed
+    /// object. Its writes to this thread's errno and to the ChildProgram are ones this thread reads (if at all)
+    /// only afterwards. It has its own file table, fs context and signal dispositions (no CLONE_FILES,
+    /// CLONE_FS, CLONE_SIGHAND), so its closes, chdir/umask/unshare and signal resets stay its own. The kernel
+    /// writes its pid to <paramref name="earlyPid"/> before it runs, so forwarded signals reach it during setup
+    /// as they reach a forked child. One stack serves every launch; a launch that finds it in use (another
+    /// thread's, only in a test host) forks instead.
+    /// </summary>
+    private static int SpawnSharingMemory(ChildProgram* p, int* earlyPid)
+    {
+        if (s_childStackTop == null)
+            s_childStackTop = MapChildStack(ChildStackBytes);
+        delegate*<ChildProgram*, int> entry = &StepInterpreter.SharedMemoryEntry;
+        return Libc.SpawnSharingMemory((nint)entry, s_childStackTop, p, earlyPid);
     }
 
     /// <summary>Reads the child's report pipe until EOF (exec succeeded, or the child died). Answers the

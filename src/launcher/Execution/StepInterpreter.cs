@@ -46,6 +46,15 @@ internal static unsafe class StepInterpreter
         Sys(SYS_exit_group, ExitCodes.LauncherFailure);
     }
 
+    /// <summary>The entry of a child that shares this process's memory (<see cref="Interop.Libc.SpawnSharingMemory"/>),
+    /// called by glibc's clone on the child's own stack: the same as <see cref="RunChild"/>, which never returns.</summary>
+    [MethodImpl(Opt)]
+    internal static int SharedMemoryEntry(ChildProgram* p)
+    {
+        RunChild(p);
+        return ExitCodes.LauncherFailure; // not reached
+    }
+
     /// <summary>Runs every step in order. Returns only on failure (the last step execs), with Failed* set.</summary>
     [MethodImpl(Opt)]
     internal static void Run(ChildProgram* p)
@@ -137,10 +146,18 @@ internal static unsafe class StepInterpreter
                 return 0;
             case ChildOp.ResetSignals:
                 return ResetSignals(p);
+            case ChildOp.OpenProcSelf:
+                fixed (byte* procSelf = "/proc/self\0"u8)
+                    p->ProcSelfFd = (int)Sys(SYS_openat, AT_FDCWD, (long)procSelf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                return p->ProcSelfFd < 0 ? (int)SYS_openat | P : 0;
+            case ChildOp.CloseProcSelf:
+                Close(p->ProcSelfFd);
+                p->ProcSelfFd = -1;
+                return 0;
             case ChildOp.Unshare:
                 return Sys(SYS_unshare, s->Arg) < 0 ? (int)SYS_unshare : 0;
             case ChildOp.WriteFile:
-                return WriteFile(s);
+                return WriteFile(p, s);
             case ChildOp.MakeRootSlave:
                 fixed (byte* root = "/\0"u8)
                     return Sys(SYS_mount, 0, (long)root, 0, MS_REC | MS_SLAVE, 0) < 0 ? (int)SYS_mount | P : 0;
@@ -876,9 +893,10 @@ internal static unsafe class StepInterpreter
     }
 
     [MethodImpl(Opt)]
-    private static int WriteFile(ChildStep* s)
+    private static int WriteFile(ChildProgram* p, ChildStep* s)
     {
-        int fd = (int)Sys(SYS_openat, AT_FDCWD, (long)s->Path, O_WRONLY | O_CLOEXEC);
+        int dir = (s->Flags & StepFlags.InProcSelf) != 0 ? p->ProcSelfFd : AT_FDCWD;
+        int fd = (int)Sys(SYS_openat, dir, (long)s->Path, O_WRONLY | O_CLOEXEC);
         if (fd < 0) return (int)SYS_openat | ChildFailure.NamePath;
         long n = Sys(SYS_write, fd, (long)s->Source, s->Count);
         return CloseAnd(fd, n != s->Count ? (int)SYS_write | ChildFailure.NamePath : 0);

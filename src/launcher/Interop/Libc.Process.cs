@@ -43,6 +43,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Name)]
     internal static partial uint getgid();
 
+    [LibraryImport(Name)]
+    internal static partial uint geteuid();
+
+    [LibraryImport(Name)]
+    internal static partial uint getegid();
+
     [LibraryImport(Name, SetLastError = true)]
     private static partial int pipe2(int* fds, int flags);
 

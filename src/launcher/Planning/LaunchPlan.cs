@@ -19,7 +19,7 @@ public enum UserNamespaceTiming
     /// written by the child itself.</summary>
     BeforeMounts,
     /// <summary>Root with PrivateUsers=yes: after all mounts, so the mount namespace stays owned by the outer
-    /// userns; maps written by the parent from outside.</summary>
+    /// userns; single-id maps (<c>0 0 1</c>) written by the child itself, longer ones by the parent from outside.</summary>
     AfterMounts,
 }
 

@@ -34,6 +34,7 @@ public sealed class InteropConstantsTests
             #include <fcntl.h>
             #include <sched.h>
             #include <signal.h>
+            #include <sys/mman.h>
             #include <sys/mount.h>
             #include <sys/prctl.h>
             #include <sys/stat.h>

@@ -1,0 +1,90 @@
+using ConfineExec.Launcher.Tests.Fixtures;
+using static ConfineExec.Launcher.Tests.Hardening.HardeningTools;
+
+namespace ConfineExec.Launcher.Tests.Integration;
+
+/// <summary>
+/// How the supervised child is started (PlanExecutor.Start): it shares the launcher's memory
+/// (clone CLONE_VM|CLONE_VFORK) whenever it needs nothing from the parent, i.e. it can write its own user-namespace
+/// maps (one id each, the writer's own); a multi-line map (root with User=) keeps the fork and the parent-written
+/// maps. Observed with strace -f, which the launcher itself never runs under.
+/// </summary>
+[Collection(nameof(BinaryCollection))]
+public sealed class ChildSpawnTests(ConfineExecFixture fixture) : HostCheckedTest
+{
+    private const string Shared = "shared", Forked = "forked", None = "none";
+
+    public static TheoryData<bool, string[], string> Spawns => new()
+    {
+        { false, [], Shared },                         // root, PrivateUsers=self: "0 0 1" written by the child
+        { false, ["-p", "User=nobody"], Forked },      // root, "0 0 1" + "65534 65534 1": written from outside
+        { false, ["--mode", "chroot-only"], None },    // root without a user namespace: in-process, no child
+        { true, [], Shared },                          // unprivileged: user namespace first, self map
+        { true, ["--mode", "chroot-only"], Shared },
+    };
+
+    /// <summary>The clone(2) calls confine-exec makes (thread creation is clone3 and not listed), as
+    /// <see cref="Shared"/>/<see cref="Forked"/> per call.</summary>
+    private List<string> Clones(bool asNobody, string[] options)
+    {
+        string log = Path.Combine(Dir.Path, "strace.log");
+        string[] launcher = asNobody ? ProcessRunner.AsNobody([fixture.Binary]) : [fixture.Binary];
+        RunResult r;
+        try { r = ProcessRunner.Run(["strace", "-f", "-qq", "-e", "trace=clone", "-o", log, .. launcher, "--bin-sh", "none", .. options, "--", "/usr/bin/true"]); }
+        catch (System.ComponentModel.Win32Exception) { Assert.Fail("strace is not installed (test.sh installs it)"); throw; }
+        AssertOk(r);
+        return [.. File.ReadAllLines(log).Where(l => l.Contains(" clone(", StringComparison.Ordinal))
+            .Select(l => l.Contains("CLONE_VM|CLONE_VFORK", StringComparison.Ordinal) ? Shared
+                : l.Contains("flags=SIGCHLD)", StringComparison.Ordinal) ? Forked : l)];
+    }
+
+    [Theory]
+    [MemberData(nameof(Spawns))]
+    public void Launch_ByCallerAndMaps_SharesMemoryExactlyWhenTheChildWritesItsOwnMaps(bool asNobody, string[] options, string expected)
+    {
+        List<string> clones = Clones(asNobody, options);
+        Assert.Equal(expected == None ? [] : [expected], clones);
+    }
+
+    [Fact]
+    public void SelfWrittenMaps_AsRoot_SameIdsAndMapsAsTheParentWrote()
+    {
+        RunResult r = fixture.Run(["--package", "/usr/bin/cat", "--package", "/usr/bin/id", "--", "/bin/sh", "-c",
+            "cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id"]);
+        AssertOk(r);
+        string[][] lines = [.. r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))];
+        Assert.Equal([["0", "0", "1"], ["0", "0", "1"], ["deny"], ["uid=0", "gid=0", "groups=0"]], lines);
+    }
+
+    [Fact]
+    public void SelfWrittenMaps_HostProcDirectory_NotInheritedByProgram()
+    {
+        // The child opens the host's /proc/self before the mounts to write its maps after pivot_root; PROGRAM
+        // must see only 0-2 and ls's own directory descriptor.
+        RunResult r = fixture.Run(["--package", "/usr/bin/ls", "--", "/usr/bin/ls", "-l", "/proc/self/fd"]);
+        AssertOk(r);
+        string[] fds = [.. r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(f => f[^3])];
+        Assert.True(fds.SequenceEqual(["0", "1", "2", "3"]), r.Stdout);
+        Assert.EndsWith("/fd", r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1], StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string[], string> MapWriters => new()
+    {
+        { [], "write /proc/self/uid_map (write): /proc/self/uid_map: EPERM" },             // the child writes
+        { ["-p", "User=nobody"], "write user namespace map (write): /proc/" },             // the parent writes
+    };
+
+    /// <summary>Mapping outside uid 0 needs CAP_SETFCAP (kernel verify_root_map), whoever writes the map: a root
+    /// caller without it fails at exactly that step, with one line and 125, and nothing left behind.</summary>
+    [Theory]
+    [MemberData(nameof(MapWriters))]
+    public void UidMapWrite_RootWithoutSetfcap_OneLineExit125(string[] options, string expected)
+    {
+        RunResult r = ProcessRunner.Run(["setpriv", "--bounding-set=-setfcap", fixture.Binary, "--bin-sh", "none", .. options, "--", "/usr/bin/true"]);
+        string line = AssertOneLineError(r, 125);
+        Assert.Contains(expected, line);
+        if (options.Length == 0)
+            Assert.EndsWith("EPERM (Operation not permitted)", line);
+    }
+}
