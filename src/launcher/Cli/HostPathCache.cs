@@ -12,6 +12,8 @@ namespace ConfineExec.Launcher.CommandLine;
 public sealed class HostPathCache
 {
     private readonly Dictionary<string, string?> _real = new(StringComparer.Ordinal) { ["/"] = "/" };
+    /// <summary>lstat-style S_IFMT of the paths statx'ed so far (0: absent or not stat-able).</summary>
+    private readonly Dictionary<string, int> _types = new(StringComparer.Ordinal) { ["/"] = S_IFDIR };
 
     /// <summary>Same contract as <see cref="HostPaths.RealPath"/>.</summary>
     public string? RealPath(string path)
@@ -28,7 +30,22 @@ public sealed class HostPathCache
     {
         if (_real.TryGetValue(path, out string? known) && known == path)
             return true;
-        return TryFileTypeNoFollow(path, out _, out _);
+        return TypeOf(path) != 0;
+    }
+
+    /// <summary>Same contract as <see cref="Planning.HostFacts.SourceKind"/>.</summary>
+    public Planning.BindSourceKind SourceKind(string path) => TypeOf(path) switch
+    {
+        0 or S_IFLNK => Planning.BindSourceKind.Unknown,
+        S_IFDIR => Planning.BindSourceKind.Directory,
+        _ => Planning.BindSourceKind.File,
+    };
+
+    private int TypeOf(string path)
+    {
+        if (!_types.TryGetValue(path, out int type))
+            _types[path] = type = TryFileTypeNoFollow(path, out int t, out _) ? t : 0;
+        return type;
     }
 
     private string? Resolve(string path)
@@ -42,6 +59,7 @@ public sealed class HostPathCache
         string candidate = (parent == "/" ? "" : parent) + path[slash..];
         if (!TryFileTypeNoFollow(candidate, out int type, out int errno))
             return errno is ENOENT or ENOTDIR ? null : HostPaths.RealPath(path);
+        _types[candidate] = type;
         return type == S_IFLNK ? HostPaths.RealPath(candidate) : candidate;
     }
 

@@ -26,6 +26,9 @@ internal enum StepFlags
     NoExec = 64,
     /// <summary>WriteFile: Path is relative to the host's /proc/self directory opened by OpenProcSelf.</summary>
     InProcSelf = 128,
+    /// <summary>Bind: the planner saw the source as a non-directory (SourceFile) or a directory (SourceDirectory).</summary>
+    SourceFile = 256,
+    SourceDirectory = 512,
 }
 
 /// <summary>

@@ -150,7 +150,12 @@ internal static unsafe class PlanCompiler
                 {
                     Source = n.Utf8(b.Source),
                     Flags = (b.ReadOnly ? StepFlags.ReadOnly : 0) | (b.Recursive ? StepFlags.Recursive : 0) |
-                            (b.AllowMissing ? StepFlags.AllowMissing : 0),
+                            (b.AllowMissing ? StepFlags.AllowMissing : 0) | b.SourceKind switch
+                            {
+                                BindSourceKind.File => StepFlags.SourceFile,
+                                BindSourceKind.Directory => StepFlags.SourceDirectory,
+                                _ => 0,
+                            },
                 }, name, b.Dest, b.Source);
                 break;
             case ProcOp p:

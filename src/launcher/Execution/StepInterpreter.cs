@@ -87,7 +87,7 @@ internal static unsafe class StepInterpreter
     [MethodImpl(Opt)]
     private static void DropParent(ChildProgram* p)
     {
-        if (p->ParentFd >= 0)
+        if (p->ParentFd >= 0 && p->ParentFd != p->RootFd) // the root is held by RootFd, lent as the parent of "/x"
             Close(p->ParentFd);
         p->ParentFd = -1;
         p->ParentPath = null;
@@ -100,8 +100,9 @@ internal static unsafe class StepInterpreter
     {
         if (p->ParentFd >= 0 && SameString(p->ParentPath, s->Parent))
             return p->ParentFd;
-        DropParent(p);
-        int fd = EnsureDir(p, s->Parent, 0x1ed);
+        // Usually there already (the planner makes a directory right before what goes into it): probe first.
+        int fd = EnsureDir(p, s->Parent, 0x1ed, probe: true);
+        DropParent(p); // only now: EnsureDir may have started from it
         if (fd >= 0)
         {
             p->ParentFd = fd;
@@ -169,9 +170,11 @@ internal static unsafe class StepInterpreter
             case ChildOp.MakeDir:
             {
                 // Kept open as the parent of the steps that follow (the planner makes a directory right before
-                // what goes into it).
+                // what goes into it). Usually absent: no probe of the whole path first.
+                if (p->ParentFd >= 0 && SameString(p->ParentPath, s->Path))
+                    return 0;
+                int fd = EnsureDir(p, s->Path, s->Mode, probe: false);
                 DropParent(p);
-                int fd = EnsureDir(p, s->Path, s->Mode);
                 if (fd < 0) return (int)SYS_mkdirat | P;
                 p->ParentFd = fd;
                 p->ParentPath = s->Path;
@@ -345,16 +348,17 @@ internal static unsafe class StepInterpreter
 
     /// <summary>
     /// Opens a host bind source as O_PATH without following any symlink on the way (openat2 RESOLVE_NO_SYMLINKS;
-    /// the plan only holds canonical sources, so a link met here was swapped in after planning). A final symlink
-    /// is opened as itself for the caller to refuse. On ENOSYS the same by <see cref="Walk"/> from "/".
+    /// the plan only holds canonical sources, so a link met here was swapped in after planning). With
+    /// <paramref name="flags"/> O_NOFOLLOW a final symlink is opened as itself for the caller to refuse; without,
+    /// it is ELOOP like any other. On ENOSYS the same by <see cref="Walk"/> from "/".
     /// </summary>
     [MethodImpl(Opt)]
-    private static int OpenHostNoSymlinks(ChildProgram* p, byte* path)
+    private static int OpenHostNoSymlinks(ChildProgram* p, byte* path, int flags)
     {
         if (p->UseOpenat2 != 0)
         {
             open_how how = default;
-            how.flags = (ulong)(O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            how.flags = (ulong)(O_PATH | O_CLOEXEC | flags);
             how.resolve = RESOLVE_NO_SYMLINKS;
             long fd = Sys(SYS_openat2, AT_FDCWD, (long)path, (long)&how, sizeof(open_how));
             if (fd >= 0 || Errno() != ENOSYS)
@@ -365,7 +369,7 @@ internal static unsafe class StepInterpreter
         {
             int root = (int)Sys(SYS_openat, AT_FDCWD, (long)slash, O_PATH | O_CLOEXEC | O_DIRECTORY);
             if (root < 0) return -1;
-            int fd = Walk(root, path, O_NOFOLLOW, inRoot: false);
+            int fd = Walk(root, path, flags, inRoot: false);
             return CloseAnd(root, fd);
         }
     }
@@ -459,12 +463,89 @@ internal static unsafe class StepInterpreter
         }
     }
 
-    /// <summary>mkdir -p inside the root (each created component with <paramref name="mode"/>); returns an O_PATH
-    /// fd of the directory, or -1. A component that is a symlink whose target does not exist yet (e.g. /bin ->
-    /// usr/bin before /usr/bin is made) is followed inside the root, as systemd's chase(CHASE_MKDIR_0755) does:
-    /// the path is rewritten through the link and the walk restarts.</summary>
+    /// <summary>
+    /// mkdir -p inside the root (each created component with <paramref name="mode"/>); returns an O_PATH fd of the
+    /// directory (the root's own RootFd for "/"), or -1. <paramref name="probe"/>: first try the whole path at
+    /// once. Then level by level from the nearest directory already open (the previous step's parent when it is
+    /// an ancestor, else the root): each component opened O_DIRECTORY|O_NOFOLLOW, or made and opened when absent;
+    /// below a directory made here nothing can exist, so the rest is made without looking. A symlink or a
+    /// non-directory on the way (ENOTDIR, ELOOP) or a name that exists yet does not open (EEXIST from mkdirat: a
+    /// dangling link) hands the whole path to <see cref="EnsureDirThroughLinks"/>, which follows links inside the
+    /// root.
+    /// </summary>
     [MethodImpl(Opt)]
-    private static int EnsureDir(ChildProgram* p, byte* path, int mode)
+    private static int EnsureDir(ChildProgram* p, byte* path, int mode, bool probe)
+    {
+        if (path[0] == '/' && path[1] == 0)
+            return p->RootFd;
+        if (probe)
+        {
+            int fd = OpenInRoot(p, path, O_DIRECTORY);
+            if (fd >= 0 || Errno() != ENOENT)
+                return fd;
+        }
+        const int Max = 4096;
+        int len = Length(path);
+        if (len >= Max) { SetErrno(36 /* ENAMETOOLONG */); return -1; }
+        byte* buf = stackalloc byte[Max];
+        for (int i = 0; i <= len; i++) buf[i] = path[i];
+        int cur = p->RootFd, pos = 0;
+        if (p->ParentFd >= 0 && p->ParentPath != null)
+        {
+            int n = Length(p->ParentPath);
+            bool ancestor = n > 1 && n < len && buf[n] == '/';
+            for (int i = 0; ancestor && i < n; i++)
+                if (p->ParentPath[i] != buf[i]) ancestor = false;
+            if (ancestor) { cur = p->ParentFd; pos = n; }
+        }
+        bool owned = false, made = false;
+        const int dirFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        while (true)
+        {
+            while (buf[pos] == '/') pos++;
+            if (buf[pos] == 0)
+                return cur; // owned, or the root; never the borrowed parent (the path goes below it)
+            byte* name = buf + pos;
+            while (buf[pos] != 0 && buf[pos] != '/') pos++;
+            byte saved = buf[pos];
+            buf[pos] = 0;
+            int next = made ? -1 : (int)Sys(SYS_openat, cur, (long)name, dirFlags);
+            if (next < 0)
+            {
+                int e = made ? ENOENT : Errno();
+                if (e != ENOENT)
+                {
+                    if (e == ENOTDIR || e == ELOOP) break;
+                    return owned ? CloseAnd(cur, -1) : -1;
+                }
+                if (Sys(SYS_mkdirat, cur, (long)name, mode) < 0)
+                {
+                    if (Errno() == EEXIST) break;
+                    return owned ? CloseAnd(cur, -1) : -1;
+                }
+                made = true;
+                next = (int)Sys(SYS_openat, cur, (long)name, dirFlags);
+                if (next < 0)
+                {
+                    if (Errno() == ENOTDIR || Errno() == ELOOP) break; // replaced since: only a racing writer of a bound directory
+                    return owned ? CloseAnd(cur, -1) : -1;
+                }
+            }
+            buf[pos] = saved;
+            if (owned) Close(cur);
+            cur = next;
+            owned = true;
+        }
+        if (owned) Close(cur);
+        return EnsureDirThroughLinks(p, path, mode);
+    }
+
+    /// <summary>mkdir -p inside the root (each created component with <paramref name="mode"/>) through symlinks:
+    /// returns an O_PATH fd of the directory, or -1. A component that is a symlink whose target does not exist yet
+    /// (e.g. /bin -> usr/bin before /usr/bin is made) is followed inside the root, as systemd's
+    /// chase(CHASE_MKDIR_0755) does: the path is rewritten through the link and the walk restarts.</summary>
+    [MethodImpl(Opt)]
+    private static int EnsureDirThroughLinks(ChildProgram* p, byte* path, int mode)
     {
         int fd = OpenInRoot(p, path, O_DIRECTORY);
         if (fd >= 0 || Errno() != ENOENT)
@@ -533,30 +614,11 @@ internal static unsafe class StepInterpreter
         return n;
     }
 
-    /// <summary>The step's destination as a mount point: parents created 0755, the leaf created as an empty dir
-    /// (0755) or file (0444) if missing, then opened O_PATH|O_NOFOLLOW; a symlink there is refused.</summary>
+    /// <summary>An existing destination as a mount point (mkdirat/mknodat found something there: a directory of a
+    /// bound tree, a device node): opened O_PATH|O_NOFOLLOW in <paramref name="parent"/>; a symlink is refused.</summary>
     [MethodImpl(Opt)]
-    private static int EnsureMountPoint(ChildProgram* p, ChildStep* s, bool directory, out int failed)
+    private static int OpenExistingMountPoint(int parent, ChildStep* s, bool directory, out int failed)
     {
-        failed = (int)SYS_mkdirat | ChildFailure.NamePath;
-        if (s->Leaf == null)
-        {
-            SetErrno(EBUSY); // "/" itself is never a mount destination: the root is the tmpfs
-            return -1;
-        }
-        int parent = ParentDir(p, s);
-        if (parent < 0) return -1;
-        if (directory)
-        {
-            if (Sys(SYS_mkdirat, parent, (long)s->Leaf, 0x1ed) < 0 && Errno() != EEXIST)
-                return -1;
-        }
-        else if (Sys(SYS_mknodat, parent, (long)s->Leaf, S_IFREG | 0x124, 0) < 0 && Errno() != EEXIST)
-        {
-            // An empty 0444 file, made without opening it (no descriptor to close).
-            failed = (int)SYS_mknodat | ChildFailure.NamePath;
-            return -1;
-        }
         failed = (int)SYS_openat | ChildFailure.NamePath;
         if (directory)
         {
@@ -586,11 +648,38 @@ internal static unsafe class StepInterpreter
         return st.stx_mode & S_IFMT;
     }
 
-    /// <summary>Moves detached mount <paramref name="tree"/> onto the step's destination (created if missing).</summary>
+    /// <summary>
+    /// Moves detached mount <paramref name="tree"/> onto the step's destination, closing the tree: parents made 0755
+    /// as needed, the leaf made as an empty directory (0755) or file (0444). A leaf made here, in a directory held
+    /// open, is the mount point by name: move_mount(tree, "", parent, leaf) with neither a descriptor nor a statx
+    /// of it (move_mount does not follow a final symlink without MOVE_MOUNT_T_SYMLINKS, so a link raced in by a
+    /// writer of a bound directory is covered, never followed). A leaf that already exists goes through
+    /// <see cref="OpenExistingMountPoint"/>, which refuses a symlink.
+    /// </summary>
     [MethodImpl(Opt)]
     private static int Attach(ChildProgram* p, ChildStep* s, int tree, bool directory)
     {
-        int dest = EnsureMountPoint(p, s, directory, out int failed);
+        if (s->Leaf == null)
+        {
+            SetErrno(EBUSY); // "/" itself is never a mount destination: the root is the tmpfs
+            return CloseAnd(tree, (int)SYS_mkdirat | ChildFailure.NamePath);
+        }
+        int parent = ParentDir(p, s);
+        if (parent < 0) return CloseAnd(tree, (int)SYS_mkdirat | ChildFailure.NamePath);
+        long made = directory
+            ? Sys(SYS_mkdirat, parent, (long)s->Leaf, 0x1ed)
+            : Sys(SYS_mknodat, parent, (long)s->Leaf, S_IFREG | 0x124, 0); // an empty 0444 file, never opened
+        if (made == 0)
+        {
+            fixed (byte* empty = "\0"u8)
+            {
+                long r = Sys(SYS_move_mount, tree, (long)empty, parent, (long)s->Leaf, MOVE_MOUNT_F_EMPTY_PATH);
+                return CloseAnd(tree, r < 0 ? (int)SYS_move_mount | ChildFailure.NamePath : 0);
+            }
+        }
+        if (Errno() != EEXIST)
+            return CloseAnd(tree, (directory ? (int)SYS_mkdirat : (int)SYS_mknodat) | ChildFailure.NamePath);
+        int dest = OpenExistingMountPoint(parent, s, directory, out int failed);
         if (dest < 0) return CloseAnd(tree, failed);
         return MoveOnto(tree, dest);
     }
@@ -617,12 +706,27 @@ internal static unsafe class StepInterpreter
         // The source is opened exactly once, following no symlink anywhere in it (the planner resolved it on the
         // host, so a link here was swapped in since: CVE-2024-42472's class), and bound by that descriptor: what
         // is bound is what was opened.
-        int src = OpenHostNoSymlinks(p, s->Source);
-        if (src < 0)
-            return (s->Flags & StepFlags.AllowMissing) != 0 && Errno() == ENOENT ? 0 : (int)SYS_openat2 | ChildFailure.NameSource;
-        int type = FileType(src);
-        if (type == S_IFLNK) // dangling at plan time (so kept unresolved) or swapped in since: '-' skips it as missing
-            return CloseAnd(src, (s->Flags & StepFlags.AllowMissing) != 0 ? 0 : ChildFailure.RefusedSymlink | ChildFailure.NameSource);
+        int src, type;
+        StepFlags known = s->Flags & (StepFlags.SourceFile | StepFlags.SourceDirectory);
+        if (known != 0 && (s->Flags & StepFlags.AllowMissing) == 0)
+        {
+            // The planner saw the source's type: no statx here. Opened without O_NOFOLLOW, a symlink swapped in
+            // at the end is ELOOP like one further up; any other type swapped in since fails at move_mount, which
+            // mounts a directory only on a directory and anything else only on a non-directory.
+            src = OpenHostNoSymlinks(p, s->Source, 0);
+            if (src < 0)
+                return Errno() == ELOOP ? RefusedSourceLink(p, s) : (int)SYS_openat2 | ChildFailure.NameSource;
+            type = known == StepFlags.SourceDirectory ? S_IFDIR : S_IFREG;
+        }
+        else
+        {
+            src = OpenHostNoSymlinks(p, s->Source, O_NOFOLLOW);
+            if (src < 0)
+                return (s->Flags & StepFlags.AllowMissing) != 0 && Errno() == ENOENT ? 0 : (int)SYS_openat2 | ChildFailure.NameSource;
+            type = FileType(src);
+            if (type == S_IFLNK) // dangling at plan time (so kept unresolved) or swapped in since: '-' skips it as missing
+                return CloseAnd(src, (s->Flags & StepFlags.AllowMissing) != 0 ? 0 : ChildFailure.RefusedSymlink | ChildFailure.NameSource);
+        }
         int tree;
         int failed;
         fixed (byte* empty = "\0"u8)
@@ -632,6 +736,18 @@ internal static unsafe class StepInterpreter
             return CloseAnd(src, failed | ChildFailure.NameSource);
         Close(src);
         return Attach(p, s, tree, type == S_IFDIR);
+    }
+
+    /// <summary>Error path of a known-type source that opened ELOOP: the source itself a symlink ("refused: is a
+    /// symlink", as when its type is looked up) or a symlink further up (openat2's ELOOP).</summary>
+    [MethodImpl(Opt)]
+    private static int RefusedSourceLink(ChildProgram* p, ChildStep* s)
+    {
+        int link = OpenHostNoSymlinks(p, s->Source, O_NOFOLLOW);
+        bool itself = link >= 0 && FileType(link) == S_IFLNK;
+        if (link >= 0) Close(link);
+        SetErrno(ELOOP);
+        return itself ? ChildFailure.RefusedSymlink | ChildFailure.NameSource : (int)SYS_openat2 | ChildFailure.NameSource;
     }
 
     /// <summary>open_tree(<paramref name="flags"/>, which include OPEN_TREE_CLONE) with <paramref name="attrs"/> set on
@@ -739,11 +855,17 @@ internal static unsafe class StepInterpreter
     private static int RemountReadOnly(ChildProgram* p, ChildStep* s)
     {
         bool recursive = (s->Flags & StepFlags.Recursive) != 0;
-        int fd = OpenInRoot(p, s->Path, O_NOFOLLOW);
+        // Most targets are directories (/proc/sys, /dev): O_DIRECTORY|O_NOFOLLOW opens one and cannot open a
+        // symlink (ENOTDIR), so only a non-directory needs the second open and the statx that refuses a link.
+        int fd = OpenInRoot(p, s->Path, O_NOFOLLOW | O_DIRECTORY);
+        if (fd < 0 && Errno() == ENOTDIR)
+        {
+            fd = OpenInRoot(p, s->Path, O_NOFOLLOW);
+            if (fd >= 0 && FileType(fd) == S_IFLNK)
+                return CloseAnd(fd, ChildFailure.RefusedSymlink | ChildFailure.NamePath);
+        }
         if (fd < 0)
             return (s->Flags & StepFlags.AllowMissing) != 0 && Errno() == ENOENT ? 0 : (int)SYS_openat2 | ChildFailure.NamePath;
-        if (FileType(fd) == S_IFLNK)
-            return CloseAnd(fd, ChildFailure.RefusedSymlink | ChildFailure.NamePath);
         // mount_setattr works only on the root of a detached tree (the kernel refuses a mount with a parent in
         // an anonymous namespace), and the whole root is still detached here. So clone the subtree, always
         // recursively so no submount is hidden, set the flag on the clone (recursively or on its top only),

@@ -18,6 +18,9 @@ public sealed record HostFacts
     /// <summary>realpath(3) of a host path, null when it does not resolve (bind sources are resolved on the host at
     /// plan time, as systemd's chase does, so the executor can refuse every symlink it meets). Identity by default.</summary>
     public Func<string, string?> RealPath { get; init; } = path => path;
+    /// <summary>lstat()-style type of a host path as a bind source (Unknown when absent or a symlink), answered
+    /// from the lookups <see cref="RealPath"/> and <see cref="PathExists"/> already made where it can.</summary>
+    public Func<string, BindSourceKind> SourceKind { get; init; } = _ => BindSourceKind.Unknown;
 
     /// <summary>Linux's fixed character-device numbers (Documentation/admin-guide/devices.txt) for the nodes
     /// PrivateDevices= clones.</summary>
@@ -41,6 +44,7 @@ public sealed record HostFacts
             Pid = Environment.ProcessId,
             PathExists = paths.Exists,
             RealPath = paths.RealPath,
+            SourceKind = paths.SourceKind,
         };
     }
 }

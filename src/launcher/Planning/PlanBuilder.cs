@@ -46,7 +46,8 @@ public static class PlanBuilder
         foreach (BindSpec b in options.Binds)
         {
             string dest = links!.Resolve(b.Dest) ?? b.Dest;
-            Group(dest, new BindOp(HostSource(host, b.Source), dest, b.ReadOnly, b.Recursive, b.IgnoreMissing));
+            string source = HostSource(host, b.Source);
+            Group(dest, new BindOp(source, dest, b.ReadOnly, b.Recursive, b.IgnoreMissing) { SourceKind = host.SourceKind(source) });
         }
 
         var hostDirs = new List<HostDirectory>();
@@ -54,13 +55,13 @@ public static class PlanBuilder
         {
             string path = "/var/lib/" + name, source = HostSource(host, path);
             hostDirs.Add(new HostDirectory(source, Mode0755, targetUid, targetGid, RemoveOnExit: false));
-            Group(path, new BindOp(source, path, ReadOnly: false));
+            Group(path, new BindOp(source, path, ReadOnly: false) { SourceKind = host.SourceKind(source) });
         }
         foreach (string name in options.RuntimeDirectories)
         {
             string path = "/run/" + name, source = HostSource(host, path);
             hostDirs.Add(new HostDirectory(source, Mode0755, targetUid, targetGid, RemoveOnExit: true));
-            Group(path, new BindOp(source, path, ReadOnly: false));
+            Group(path, new BindOp(source, path, ReadOnly: false) { SourceKind = host.SourceKind(source) });
         }
 
         if (sw.MountApiVfs)
@@ -184,7 +185,10 @@ public static class PlanBuilder
             string path = (parent == "/" ? "" : parent) + "/" + e.Path[(e.Path.LastIndexOf('/') + 1)..];
             SetupOp op = e.Kind == ClosureEntryKind.Symlink
                 ? new SymlinkOp(e.Target ?? throw new ArgumentException($"symlink entry {e.Path} has no target"), path)
-                : new BindOp(e.Target ?? e.Path, path, ReadOnly: true);
+                : new BindOp(e.Target ?? e.Path, path, ReadOnly: true)
+                {
+                    SourceKind = e.Kind == ClosureEntryKind.Directory ? BindSourceKind.Directory : BindSourceKind.File,
+                };
             if (!byPath.TryGetValue(path, out SetupOp? other)) { byPath[path] = op; order.Add(path); continue; }
             var (bind, link) = (op as BindOp ?? other as BindOp, op as SymlinkOp ?? other as SymlinkOp);
             if (bind is null || link is null) continue; // same kind twice: the validator reports real conflicts

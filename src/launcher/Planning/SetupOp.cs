@@ -29,9 +29,18 @@ public sealed record SymlinkOp(string Target, string Path) : SetupOp
 /// <see cref="AllowMissing"/>: skip silently when the source does not exist (systemd's <c>-</c> prefix).</summary>
 public sealed record BindOp(string Source, string Dest, bool ReadOnly, bool Recursive = true, bool AllowMissing = false) : SetupOp
 {
+    /// <summary>What the planner saw at <see cref="Source"/> (the closure's entry kind, or the host lookup that
+    /// resolved it); not printed. Known, it spares the executor a statx of the source, and a source whose type
+    /// changed since fails the mount instead.</summary>
+    public BindSourceKind SourceKind { get; init; }
+
     public override string ToString() =>
         $"{(ReadOnly ? "bind-ro" : "bind-rw")} {Source}{(Dest == Source ? "" : " -> " + Dest)}{(Recursive ? "" : " norbind")}{(AllowMissing ? " if-exists" : "")}";
 }
+
+/// <summary>A bind source's type as planned: a directory, anything else (a file, a device node), or not known
+/// (absent, a dangling link, a test's hand-built op).</summary>
+public enum BindSourceKind { Unknown, File, Directory }
 
 /// <summary>Mount a fresh procfs at Dest (nosuid,nodev,noexec). If the kernel refuses (unprivileged without a pid
 /// namespace) and <see cref="AllowHostBindFallback"/>, recursively bind the host's /proc instead.</summary>

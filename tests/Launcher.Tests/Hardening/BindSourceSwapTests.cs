@@ -19,13 +19,20 @@ public sealed class BindSourceSwapTests(ConfineExecFixture fixture) : HostChecke
     // As root (the caller a package owner could attack) and as 65534. setpriv --reuid looks its argument up as a user
     // name first (getpwnam("65534")) and so reads the FIFO itself (the "closes it before the test writes: EPIPE"
     // seen before); for 65534 the ids are dropped with unshare --setuid/--setgid, which parses numbers only.
-    public static TheoryData<bool, bool> Cases => new() { { false, false }, { false, true }, { true, false }, { true, true } };
+    /// <summary>Swaps: a directory above the package becomes a symlink (the bind source path then passes through
+    /// one); the package directory itself becomes a symlink; it becomes a regular file (the planner saw a
+    /// directory, so the executor makes a directory mount point, and the mount must fail rather than bind
+    /// what now sits at the path).</summary>
+    private const string ParentToLink = "parent", ItselfToLink = "link", ItselfToFile = "file";
 
-    /// <param name="swapParent">true: a directory above the package is swapped (the bind source path then passes
-    /// through a symlink); false: the package directory itself becomes a symlink.</param>
+    public static TheoryData<bool, string> Cases => new()
+    {
+        { false, ParentToLink }, { false, ItselfToLink }, { false, ItselfToFile }, { true, ParentToLink }, { true, ItselfToLink }, { true, ItselfToFile },
+    };
+
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task Swap_BetweenClosureScanAndMount_NeverBindsTheSymlinkTarget(bool asNobody, bool swapParent)
+    public async Task Swap_BetweenClosureScanAndMount_NeverBindsTheSymlinkTarget(bool asNobody, string swap)
     {
         string top = Dir.Subdirectory("swap");
         string package = Path.Combine(top, "pkg");
@@ -65,7 +72,7 @@ public sealed class BindSourceSwapTests(ConfineExecFixture fixture) : HostChecke
         }
         await using (FileStream w = await NextReader())
         {
-            if (swapParent)
+            if (swap == ParentToLink)
             {
                 Directory.Move(top, top + ".orig");
                 File.CreateSymbolicLink(top, evil);
@@ -73,7 +80,10 @@ public sealed class BindSourceSwapTests(ConfineExecFixture fixture) : HostChecke
             else
             {
                 Directory.Move(package, package + ".orig");
-                File.CreateSymbolicLink(package, Path.Combine(evil, "pkg"));
+                if (swap == ItselfToLink)
+                    File.CreateSymbolicLink(package, Path.Combine(evil, "pkg"));
+                else
+                    File.WriteAllText(package, "secret\n");
             }
             await w.WriteAsync(passwd, TestContext.Current.CancellationToken);
         }
@@ -82,7 +92,8 @@ public sealed class BindSourceSwapTests(ConfineExecFixture fixture) : HostChecke
         string result = $"exit {p.ExitCode}\nstdout:\n{output}\nstderr:\n{errors}";
         Assert.DoesNotContain("secret", output);
         // Either refused as a swapped path (one line, 125) or, had it been bound before the swap, the original.
-        if (p.ExitCode == 0)
+        // A file in place of the planned directory is never bound (the mount point's type no longer matches).
+        if (p.ExitCode == 0 && swap != ItselfToFile)
             Assert.True(output == "original\n", result);
         else
         {
