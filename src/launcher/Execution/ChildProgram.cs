@@ -9,7 +9,7 @@ internal enum ChildOp
     RootTmpfs, MakeDir, Symlink, Bind, Proc, Sysfs, Tmpfs, DeviceNode, Devpts, Mqueue, RemountReadOnly,
     Inaccessible, Chmod, RootReadOnly, PivotRoot, Chdir,
     SetGroups, SetResGid, UserNamespaceFromParent, DropBoundingCap, SetResUid, ClearCapabilities,
-    NoNewPrivileges, Umask, SetSid, CloseFds, Exec,
+    NoNewPrivileges, Umask, SetSid, CloseFds, DefaultSigpipe, Exec,
 }
 
 /// <summary>Flag bits of <see cref="ChildStep.Flags"/>.</summary>

@@ -80,6 +80,11 @@ internal static unsafe class PlanCompiler
             if (forked)
                 n.Add(new ChildStep { Op = ChildOp.ParentDeathSignal, Arg = parentPid }, "set parent-death signal");
             n.Add(new ChildStep { Op = ChildOp.CloseFds, Arg = 3 + plan.PassFds }, "close inherited descriptors");
+            // In process no ResetSignals ran: execve resets the runtime's handlers, and keeps the SIGPIPE ignore the
+            // runtime set for itself, which PROGRAM must not inherit (docs/cli-decisions.md). Last, right before
+            // execve: until then a broken pipe on another runtime thread must stay EPIPE.
+            if (!forked)
+                n.Add(new ChildStep { Op = ChildOp.DefaultSigpipe }, "reset SIGPIPE");
             // Socket activation: sd_listen_fds() checks LISTEN_PID against its own pid, which in a forked child
             // only the child knows. The entry gets room for any pid and the child writes its pid into it.
             List<string> environment = [.. plan.Environment];
@@ -311,7 +316,7 @@ internal static unsafe class PlanCompiler
         (int)SYS_unshare => "unshare", (int)SYS_rt_sigprocmask => "rt_sigprocmask", (int)SYS_execve => "execve",
         (int)SYS_setsid => "setsid", (int)SYS_setgroups => "setgroups", (int)SYS_setresuid => "setresuid",
         (int)SYS_setresgid => "setresgid", (int)SYS_capset => "capset", (int)SYS_prctl => "prctl",
-        (int)SYS_close_range => "close_range", (int)SYS_fcntl => "fcntl",
+        (int)SYS_close_range => "close_range", (int)SYS_fcntl => "fcntl", (int)SYS_rt_sigaction => "rt_sigaction",
         _ => "syscall " + number.ToString(CultureInfo.InvariantCulture),
     };
 }

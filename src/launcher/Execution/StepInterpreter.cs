@@ -244,6 +244,11 @@ internal static unsafe class StepInterpreter
                 for (int fd = 3; fd < s->Arg; fd++)
                     if (Sys(SYS_fcntl, fd, F_SETFD, 0) < 0) return (int)SYS_fcntl;
                 return 0;
+            case ChildOp.DefaultSigpipe:
+            {
+                kernel_sigaction dfl = default;
+                return Sys(SYS_rt_sigaction, SIGPIPE, (long)&dfl, 0, 8) < 0 ? (int)SYS_rt_sigaction : 0;
+            }
             case ChildOp.Exec:
                 if (s->Count >= 0)
                     WritePid(((byte**)s->Data2)[s->Count] + 11 /* "LISTEN_PID=" */, Sys(SYS_getpid));

@@ -69,6 +69,44 @@ public sealed class ChildSpawnTests(ConfineExecFixture fixture) : HostCheckedTes
         Assert.EndsWith("/fd", r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1], StringComparison.Ordinal);
     }
 
+    /// <summary>Blocks SIGUSR1, ignores SIGHUP and SIGPIPE, then execs argv[1..] (a caller such as nohup, or a
+    /// service manager that ignores SIGPIPE).</summary>
+    private const string SignalCaller = """
+        #include <signal.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+          sigset_t s; sigemptyset(&s); sigaddset(&s, SIGUSR1); sigprocmask(SIG_BLOCK, &s, 0);
+          signal(SIGHUP, SIG_IGN); signal(SIGPIPE, SIG_IGN);
+          execv(argv[1], argv + 1);
+          return 127;
+        }
+        """;
+
+    public static TheoryData<bool, string[]> StartPaths => new()
+    {
+        { false, [] },                                          // shared-memory child
+        { false, ["-p", "User=nobody"] },                       // forked child
+        { false, ["--mode", "chroot-only", "-p", "MountAPIVFS=yes"] }, // in-process
+        { true, [] },
+    };
+
+    /// <summary>docs/cli-decisions.md (SIGPIPE): PROGRAM keeps the caller's signal mask and every signal the caller
+    /// ignored, except SIGPIPE, which starts at SIG_DFL (confine-exec's runtime ignores it for itself), on every
+    /// way the launcher can start it.</summary>
+    [Theory]
+    [MemberData(nameof(StartPaths))]
+    public void Signals_EveryStartPath_CallerMaskAndIgnoresKeptSigpipeDefault(bool asNobody, string[] options)
+    {
+        string caller = CompileStatic(Dir.Path, "signal-caller", SignalCaller);
+        string[] launcher = asNobody ? ProcessRunner.AsNobody([caller, fixture.Binary]) : [caller, fixture.Binary];
+        RunResult r = ProcessRunner.Run([.. launcher, "--bin-sh", "none", .. options, "--", "/bin/sh", "-c",
+            "while read k v; do case $k in SigIgn:|SigBlk:) echo $k $v;; esac; done < /proc/self/status"]);
+        AssertOk(r);
+        var status = Lines(r);
+        Assert.Equal("0000000000000200", status["SigBlk:"]); // SIGUSR1
+        Assert.Equal("0000000000000001", status["SigIgn:"]); // SIGHUP, not SIGPIPE (bit 12)
+    }
+
     public static TheoryData<string[], string> MapWriters => new()
     {
         { [], "write /proc/self/uid_map (write): /proc/self/uid_map: EPERM" },             // the child writes
