@@ -15,7 +15,8 @@ internal static unsafe class PlanCompiler
     internal static NativeProgram Compile(LaunchPlan plan, bool forked, int parentPid, int originalUmask)
     {
         Validate(plan, forked);
-        var n = new NativeProgram();
+        // The ops, plus the fixed steps around them (namespaces, maps, ids, capabilities, exec).
+        var n = new NativeProgram(plan.Ops.Count + plan.DropBoundingCaps.Count + 32);
         try
         {
             if (forked)
