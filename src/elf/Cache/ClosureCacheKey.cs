@@ -7,7 +7,7 @@ namespace ConfineExec.Elf;
 /// <summary>
 /// The text naming one memoized scan: everything <see cref="ClosureBuilder.Build"/> depends on that is not a
 /// file-system observation — the cache format, the build of the code doing the scan, the caller's credentials
-/// (access(2) and open(2) answers depend on them), our working directory, every request field, the CPU facts
+/// (real and effective ids, groups, effective capabilities: access(2) and open(2) answers depend on them), our working directory, every request field, the CPU facts
 /// the search uses and the target's PATH, LD_LIBRARY_PATH and LD_PRELOAD. One field per line as
 /// <c>name length value</c>, so no value can pass for another field.
 /// </summary>
@@ -16,12 +16,17 @@ internal static class ClosureCacheKey
     /// <summary>The key, or null when the credentials cannot be read (nothing is cached then).</summary>
     public static string? For(ClosureRequest request, string buildIdentity, string cwd, uint euid)
     {
-        if (Groups() is not { } groups) return null;
+        if (Groups() is not { } groups || Libc.EffectiveCapabilities() is not { } caps) return null;
         var sb = new StringBuilder(512);
         Field(sb, "format", ClosureCache.FormatVersion.ToString(CultureInfo.InvariantCulture));
         Field(sb, "build", buildIdentity);
+        // access(2) checks the real ids, open(2) the effective ones and the capabilities (a root without
+        // CAP_DAC_OVERRIDE may share /var/cache/confine-exec with a full root).
+        Field(sb, "uid", Libc.getuid().ToString(CultureInfo.InvariantCulture));
+        Field(sb, "gid", Libc.getgid().ToString(CultureInfo.InvariantCulture));
         Field(sb, "euid", euid.ToString(CultureInfo.InvariantCulture));
         Field(sb, "egid", Libc.getegid().ToString(CultureInfo.InvariantCulture));
+        Field(sb, "cap-effective", caps.ToString("x", CultureInfo.InvariantCulture));
         Field(sb, "groups", groups);
         Field(sb, "cwd", cwd);
         Field(sb, "program", request.Program);
@@ -30,10 +35,10 @@ internal static class ClosureCacheKey
         Field(sb, "packages", request.Packages.Count.ToString(CultureInfo.InvariantCulture));
         foreach (string p in request.Packages) Field(sb, "package", p);
         Field(sb, "allow-missing", request.AllowMissing ? "1" : "0");
-        var caps = HwCaps.Current;
-        Field(sb, "isa-levels", caps.IsaLevelMask.ToString(CultureInfo.InvariantCulture));
-        Field(sb, "platform", caps.Platform);
-        Field(sb, "legacy-hwcaps", string.Join(',', caps.LegacyHwcapNames));
+        var cpu = HwCaps.Current;
+        Field(sb, "isa-levels", cpu.IsaLevelMask.ToString(CultureInfo.InvariantCulture));
+        Field(sb, "platform", cpu.Platform);
+        Field(sb, "legacy-hwcaps", string.Join(',', cpu.LegacyHwcapNames));
         foreach (string name in (ReadOnlySpan<string>)["PATH", "LD_LIBRARY_PATH", "LD_PRELOAD"])
             Field(sb, "env " + name, request.Environment.TryGetValue(name, out var v) ? v : null);
         return sb.ToString();

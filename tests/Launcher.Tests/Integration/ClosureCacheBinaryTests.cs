@@ -44,6 +44,30 @@ public sealed class ClosureCacheBinaryTests(ConfineExecFixture fixture) : HostCh
 
     private static int Count(Dictionary<string, int> calls, string name) => calls.GetValueOrDefault(name);
 
+    /// <summary>open(2) answers differ for a root without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH (a unit's
+    /// CapabilityBoundingSet=), and both share /var/cache/confine-exec: the capability set is part of the key, so
+    /// the reduced root computes (and stores) its own closure instead of being served the full root's.</summary>
+    [Fact]
+    public void RootWithoutDacOverride_GetsItsOwnEntry_NotTheFullRootsHit()
+    {
+        if (ConfineExec.Launcher.Interop.Libc.getuid() != 0) Assert.Skip("needs root (the test drops capabilities from root)");
+        string cache = Path.Combine(Dir.Subdirectory("caps", (UnixFileMode)0x1ff), "cache");
+        var env = new Dictionary<string, string> { [Variable] = cache };
+        AssertOk(Run(["--print-closure", Program], env: env));
+        Assert.Single(Directory.GetFiles(cache));
+
+        string[] reduced = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all",
+            fixture.Binary, "--print-closure", Program];
+        RunResult r = ProcessRunner.Run(reduced, env);
+        AssertOk(r);
+        string[] files = Directory.GetFiles(cache);
+        Assert.Equal(2, files.Length);
+        var inodes = files.Select(f => (f, new Mono.Unix.UnixFileInfo(f).Inode)).ToList();
+        AssertOk(ProcessRunner.Run(reduced, env));
+        // That entry is then hit, not rewritten (a store renames a new file, with a new inode, over the name).
+        Assert.All(inodes, e => Assert.Equal(e.Inode, new Mono.Unix.UnixFileInfo(e.f).Inode));
+    }
+
     public static TheoryData<string[], bool> Actions => new()
     {
         { ["--print-closure", Program], false },
