@@ -58,7 +58,8 @@ public readonly record struct ClosureCacheOutcome(ClosureCacheLookup Lookup, Clo
 /// Files are trusted only inside a directory owned by the caller's euid and not group- or other-writable,
 /// opened without following a final symlink, and only when they are regular files with the same owner and
 /// no group/other write bit. A store writes a private temporary file and renames it over the final name:
-/// readers see a whole file, concurrent writers are harmless (the last rename wins).
+/// readers see a whole file, concurrent writers each rename a whole file of their own (the last rename wins).
+/// A writer killed mid-store leaves its temporary file behind (no eviction).
 /// </remarks>
 public sealed class ClosureCache : IDisposable
 {
@@ -307,17 +308,20 @@ public sealed class ClosureCache : IDisposable
         Span<byte> finalName = stackalloc byte[64];
         finalName = finalName[..CString(key.FileName, finalName)];
         Span<byte> tempName = stackalloc byte[96];
-        tempName = tempName[..CString($"{key.FileName}.{Environment.ProcessId}.tmp", tempName)];
         fixed (byte* final = finalName)
         fixed (byte* temp = tempName)
         {
+            // A name no other writer can hold: pid plus 64 random bits (two writers may share a pid across pid
+            // namespaces, or be two threads of one process). O_EXCL never opens another writer's file and this
+            // writer only ever unlinks the name it created.
             const int flags = Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
-            int fd = Libc.openat(dir, temp, flags, 0x180);
-            if (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Libc.EEXIST)
+            int fd = -1;
+            for (int attempt = 0; attempt < 4 && fd < 0; attempt++)
             {
-                // Left by a process of the same pid that died mid-store.
-                Libc.unlinkat(dir, temp, 0);
+                string name = $"{key.FileName}.{Environment.ProcessId}.{(ulong)Random.Shared.NextInt64():x16}.tmp";
+                tempName[CString(name, tempName)..].Clear();
                 fd = Libc.openat(dir, temp, flags, 0x180);
+                if (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Libc.EEXIST) break;
             }
             if (fd < 0)
             {

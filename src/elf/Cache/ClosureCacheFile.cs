@@ -58,7 +58,7 @@ internal static class ClosureCacheFile
             if (o.Errno == 0) w.Stamp(Observation.Comparable(o.Stamp, o.Flags));
         }
 
-        var index = new Dictionary<string, uint>(closure.Entries.Count * 2, PathTailComparer.Instance);
+        var index = new Dictionary<string, uint>(closure.Entries.Count * 2, OrdinalPathComparer.Instance);
         var strings = new List<string>();
         uint Index(string? s)
         {

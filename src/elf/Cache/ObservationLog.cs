@@ -17,11 +17,11 @@ internal sealed class ObservationLog
 {
     [ThreadStatic] private static ObservationLog? t_current;
 
-    private readonly Dictionary<string, int> _followed = new(256, PathTailComparer.Instance);
-    private readonly Dictionary<string, int> _unfollowed = new(256, PathTailComparer.Instance);
+    private readonly Dictionary<string, int> _followed = new(256, OrdinalPathComparer.Instance);
+    private readonly Dictionary<string, int> _unfollowed = new(256, OrdinalPathComparer.Instance);
     private readonly List<Observation> _observations = new(256);
     private readonly List<KeyValuePair<string, string?>> _environment = new(4);
-    private readonly Dictionary<string, string> _resolved = new(128, PathTailComparer.Instance);
+    private readonly Dictionary<string, string> _resolved = new(128, OrdinalPathComparer.Instance);
 
     /// <summary>The log recording on this thread, or null (no scan is being recorded).</summary>
     internal static ObservationLog? Current => t_current;

@@ -1,11 +1,11 @@
 namespace ConfineExec.Elf;
 
-/// <summary>Ordinal string equality with a hash of the length and the last characters only: the paths a scan
-/// meets share long prefixes and differ at their ends, and the default (randomized) string hash reads every
-/// character. Also looks strings up by span (a parent directory without cutting a substring).</summary>
-internal sealed class PathTailComparer : IEqualityComparer<string>, IAlternateEqualityComparer<ReadOnlySpan<char>, string>
+/// <summary>Ordinal string equality with a non-randomized FNV-1a hash of every character (the default string hash
+/// needs a random seed read at start-up; hashing only the tail made every same-length <c>…/__init__.py</c> of a
+/// package tree collide). Also looks strings up by span (a parent directory without cutting a substring).</summary>
+internal sealed class OrdinalPathComparer : IEqualityComparer<string>, IAlternateEqualityComparer<ReadOnlySpan<char>, string>
 {
-    public static readonly PathTailComparer Instance = new();
+    public static readonly OrdinalPathComparer Instance = new();
 
     public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
 
@@ -16,7 +16,7 @@ internal sealed class PathTailComparer : IEqualityComparer<string>, IAlternateEq
     public int GetHashCode(ReadOnlySpan<char> s)
     {
         uint h = 2166136261u ^ (uint)s.Length;
-        for (int i = Math.Max(0, s.Length - 12); i < s.Length; i++) h = (h ^ s[i]) * 16777619u;
+        for (int i = 0; i < s.Length; i++) h = (h ^ s[i]) * 16777619u;
         return (int)h;
     }
 
