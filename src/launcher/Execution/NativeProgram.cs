@@ -5,7 +5,8 @@ namespace ConfineExec.Launcher.Execution;
 
 /// <summary>
 /// A compiled plan: the <see cref="ChildProgram"/> and everything it points to, in native memory allocated
-/// before the fork, plus (managed, parent-only) the description of each step for error messages.
+/// before the child starts (forked or sharing memory), plus (managed, parent-only) the description of each step
+/// for error messages.
 /// </summary>
 internal sealed unsafe class NativeProgram : IDisposable
 {

@@ -137,8 +137,8 @@ public static unsafe class PlanExecutor
     }
 
     /// <summary>The memory-sharing child's stack size. The step interpreter's deepest chain (a bind whose parent
-    /// is created through the openat2-less walk, which may re-walk once for '..') uses about 35 KiB: 8 KiB in
-    /// EnsureDir, 12.5 KiB per Walk; with openat2 a launch touches 8 KiB.</summary>
+    /// is created through the openat2-less walk, which may re-walk once for '..') uses about 37 KiB: 4 KiB in
+    /// EnsureDir, 8 KiB in EnsureDirThroughLinks, 12.5 KiB per Walk; with openat2 a launch touches 8 KiB.</summary>
     private const int ChildStackBytes = 64 * 1024;
 
     /// <summary>Mapped once per process and reused: a fresh mapping per launch would cost the same faults again,

@@ -8,11 +8,14 @@ namespace ConfineExec.Launcher.Execution;
 /// and the in-process path.
 /// </summary>
 /// <remarks>
-/// Rules for everything in this class (it runs in a forked copy of a multi-threaded runtime, whose other
-/// threads do not exist there): no allocation, no managed statics, no locks, no exceptions, no calls other than
-/// <see cref="syscall"/> and <see cref="__errno_location"/> and this class's own methods. Every method is
-/// <c>AggressiveOptimization</c> (no tiering, call counting or OSR stubs) and <see cref="Prepare"/> compiles them
-/// before the fork on a JIT runtime. Constant strings are u8 literals (static data, NUL-terminated).
+/// Rules for everything in this class (it runs either in a forked copy of a multi-threaded runtime, whose other
+/// threads do not exist there, or in the runtime's own address space beside its other threads while the thread
+/// that started it sleeps, PlanExecutor.SpawnSharingMemory): no allocation, no managed statics, no locks, no
+/// exceptions, no calls other than <see cref="syscall"/> and <see cref="__errno_location"/> and this class's own
+/// methods; the only memory written is its own stack, the <see cref="ChildProgram"/> and the sleeping thread's
+/// errno. Every method is <c>AggressiveOptimization</c> (no tiering, call counting or OSR stubs) and
+/// <see cref="Prepare"/> compiles them before the child starts on a JIT runtime. Constant strings are u8
+/// literals (static data, NUL-terminated).
 /// </remarks>
 internal static unsafe class StepInterpreter
 {
@@ -33,7 +36,8 @@ internal static unsafe class StepInterpreter
         BindChildEntryPoints();
     }
 
-    /// <summary>The forked child's entry: run the steps (the last one execs); on failure report and _exit(125).</summary>
+    /// <summary>The child's entry (forked, or reached through SharedMemoryEntry): run the steps (the last one execs);
+    /// on failure report and _exit(125).</summary>
     [MethodImpl(Opt)]
     internal static void RunChild(ChildProgram* p)
     {

@@ -28,6 +28,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Name, SetLastError = true)]
     private static partial int mprotect(void* addr, nuint length, int prot);
 
+    [LibraryImport(Name, SetLastError = true)]
+    private static partial int munmap(void* addr, nuint length);
+
     /// <summary>A stack for <see cref="SpawnSharingMemory"/>: <paramref name="bytes"/> of populated memory (the
     /// child's first touches of fresh pages would each fault, read then write) above one inaccessible guard
     /// page. Returns the high end.</summary>
@@ -38,7 +41,11 @@ internal static unsafe partial class Libc
         if (p == (void*)-1)
             throw new SyscallException("mmap", null, null, LastErrno);
         if (mprotect(p, guard, PROT_NONE) < 0)
-            throw new SyscallException("mprotect", null, null, LastErrno);
+        {
+            int errno = LastErrno;
+            munmap(p, (nuint)(bytes + guard));
+            throw new SyscallException("mprotect", null, null, errno);
+        }
         return (byte*)p + guard + bytes;
     }
 

@@ -8,11 +8,11 @@ namespace ConfineExec.Launcher.Interop;
 /// </summary>
 /// <remarks>
 /// Two kinds of import live here. The parent (a normal multi-threaded .NET process) uses ordinary
-/// <c>SetLastError = true</c> imports. The forked child may run no runtime code at all (no GC transition, no
+/// <c>SetLastError = true</c> imports. The child (forked, or sharing the parent's memory) may run no runtime code at all (no GC transition, no
 /// lazy binding, no thread-static errno bookkeeping), so it calls only <see cref="syscall"/> and
 /// <see cref="__errno_location"/>, both <c>[SuppressGCTransition]</c> and without SetLastError (the generated
 /// SetLastError shim writes a managed thread-static, which is exactly what the child must not touch). The
-/// parent binds both once before forking (<see cref="BindChildEntryPoints"/>) so a JIT host (the test runner)
+/// parent binds both once before starting the child (<see cref="BindChildEntryPoints"/>) so a JIT host (the test runner)
 /// has resolved them; native AOT binds them statically (DirectPInvoke).
 /// Syscall numbers are x86-64 (the only RuntimeIdentifier this project publishes).
 /// </remarks>
