@@ -29,6 +29,10 @@ internal sealed unsafe class NativeProgram : IDisposable
     internal readonly record struct StepInfo(string Name, string? Path, string? Source);
 
     public ChildProgram* Program { get; private set; }
+
+    /// <summary>The child asks the parent to write its user-namespace maps (UserNamespaceFromParent): it must be
+    /// forked, since the parent runs while the child waits. Set by the compiler.</summary>
+    public bool NeedsParent { get; set; }
     public IReadOnlyList<StepInfo> Infos => _infos;
 
     /// <summary>A NUL-terminated UTF-8 copy of <paramref name="text"/> (null stays null).</summary>

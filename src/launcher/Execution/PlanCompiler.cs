@@ -26,6 +26,7 @@ internal static unsafe class PlanCompiler
             }
             n.Add(new ChildStep { Op = ChildOp.Umask, Mode = 0 }, "umask");
             bool ownMaps = plan.UserNamespace == UserNamespaceTiming.AfterMounts && ChildWritesOwnMaps(plan);
+            n.NeedsParent = plan.UserNamespace == UserNamespaceTiming.AfterMounts && !ownMaps;
             if (ownMaps)
                 n.Add(new ChildStep { Op = ChildOp.OpenProcSelf }, "open /proc/self", "/proc/self");
             if (plan.UserNamespace == UserNamespaceTiming.BeforeMounts)
@@ -125,10 +126,8 @@ internal static unsafe class PlanCompiler
     /// this process's, its egid the plan's Gid when one is set (setresgid runs before the user namespace).
     /// A uid 0 outside id further needs CAP_SETFCAP at unshare time, exactly as when the parent writes it.
     /// </summary>
-    internal static bool ChildWritesOwnMaps(LaunchPlan plan) =>
-        plan.UserNamespace == UserNamespaceTiming.BeforeMounts ||
-        (plan.UserNamespace == UserNamespaceTiming.AfterMounts &&
-         IsSingleId(plan.UidMap, geteuid()) && IsSingleId(plan.GidMap, plan.Gid ?? getegid()));
+    private static bool ChildWritesOwnMaps(LaunchPlan plan) =>
+        IsSingleId(plan.UidMap, geteuid()) && IsSingleId(plan.GidMap, plan.Gid ?? getegid());
 
     private static bool IsSingleId(IReadOnlyList<IdMapping> map, uint outside) =>
         map.Count == 1 && map[0].Count == 1 && map[0].Outside == outside;

@@ -52,7 +52,7 @@ public static unsafe class PlanExecutor
             using NativeProgram program = PlanCompiler.Compile(plan, forked: true, getpid(), oldUmask);
             // A child that writes its own maps needs nothing from this process until it has exec'd: it can share
             // the address space (no page tables copied, no copy-on-write faults, no copied mm to tear down).
-            bool needsParent = plan.UserNamespace == UserNamespaceTiming.AfterMounts && !PlanCompiler.ChildWritesOwnMaps(plan);
+            bool needsParent = program.NeedsParent;
             var (reportRead, reportWrite) = Pipe();
             (int Read, int Write) sync = needsParent ? Pipe() : (-1, -1);
             int* earlyPid = (int*)NativeMemory.AllocZeroed(sizeof(int));
