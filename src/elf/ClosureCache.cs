@@ -237,16 +237,13 @@ public sealed class ClosureCache : IDisposable
                 return ClosureCacheLookup.Corrupt;
             }
             var buffer = GC.AllocateUninitializedArray<byte>((int)st.Size);
-            int done = 0;
-            fixed (byte* p = buffer)
+            int done;
+            long ignored = 0;
+            try { done = Reading.ElfObjectReader.PRead(fd, buffer, 0, ref ignored, "cache file"); }
+            catch (IOException e)
             {
-                while (done < buffer.Length)
-                {
-                    nint n = Libc.read(fd, p + done, buffer.Length - done);
-                    if (n < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Libc.EINTR) continue;
-                    if (n <= 0) break;
-                    done += (int)n;
-                }
+                detail = e.Message;
+                return ClosureCacheLookup.Corrupt;
             }
             if (done != buffer.Length)
             {

@@ -48,22 +48,6 @@ internal ref struct CacheFileReader(ReadOnlySpan<byte> data)
         return ok;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryU64(out ulong value)
-    {
-        if (!TryBytes(8, out var b)) { value = 0; return false; }
-        value = BinaryPrimitives.ReadUInt64LittleEndian(b);
-        return true;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryI64(out long value)
-    {
-        bool ok = TryU64(out ulong v);
-        value = (long)v;
-        return ok;
-    }
-
     /// <summary>A u32 length and that many bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryBlob(out ReadOnlySpan<byte> bytes)

@@ -108,9 +108,6 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true)]
     internal static partial int openat(int dirfd, byte* path, int flags, uint mode);
 
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    internal static partial nint read(int fd, byte* buf, nint count);
-
     /// <summary>open(O_RDONLY|O_CLOEXEC): the descriptor, or -errno. While an <see cref="ObservationLog"/>
     /// records, the file opened (or the path that failed) is observed.</summary>
     internal static int OpenReadOnly(string path)

@@ -9,7 +9,7 @@ namespace ConfineExec.Launcher.Tests.Fixtures;
 /// </summary>
 public static class TestClosureCaches
 {
-    public const string Variable = "CONFINE_EXEC_CACHE_DIR";
+    public const string Variable = ConfineExec.Launcher.CommandLine.ClosureCacheLocation.Variable;
 
     private static readonly Lazy<string> s_root = new(CreateRoot);
     private static int s_next;
