@@ -135,6 +135,12 @@ internal static unsafe partial class Libc
     internal static int WaitStatusExitCode(int status) => (status >> 8) & 0xff;
     internal static int WaitStatusTermSignal(int status) => status & 0x7f;
 
+    /// <summary>The C library's <c>environ</c>, through the runtime's own System.Native export that the BCL's Unix
+    /// <c>Environment</c> reads it with (statically linked into every native-AOT image): a data symbol cannot be
+    /// imported, and dlsym() finds nothing in a statically linked executable.</summary>
+    [LibraryImport("libSystem.Native", EntryPoint = "SystemNative_GetEnviron")]
+    private static partial byte** SystemNative_GetEnviron();
+
     /// <summary>The process environment as the C library holds it (<c>environ</c>), parsed as the BCL's Unix
     /// <c>Environment</c> parses it: split at the first '=', UTF-8, entries without '=' skipped, the first of
     /// duplicate names kept. Read directly: <c>Environment.GetEnvironmentVariables()</c> first builds the BCL's
@@ -143,7 +149,7 @@ internal static unsafe partial class Libc
     {
         var list = new List<KeyValuePair<string, string>>(64);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        byte** entry = *(byte***)NativeLibrary.GetExport(NativeLibrary.GetMainProgramHandle(), "environ");
+        byte** entry = SystemNative_GetEnviron();
         for (; entry != null && *entry != null; entry++)
         {
             var text = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(*entry);

@@ -93,6 +93,9 @@ public sealed class ClosureCacheBinaryTests(ConfineExecFixture fixture) : HostCh
         string file = Assert.Single(Directory.GetFiles(cache));
         var hit = Syscalls(args, asNobody, env, out RunResult second);
         AssertOk(second);
+        // What start-up itself costs (the static C library reads /proc/self/exe once): not part of any scan.
+        var startup = Syscalls(["--version"], asNobody, env, out RunResult version);
+        AssertOk(version);
 
         Assert.Equal(live.Stdout, first.Stdout);
         Assert.Equal(live.Stdout, second.Stdout);
@@ -100,7 +103,7 @@ public sealed class ClosureCacheBinaryTests(ConfineExecFixture fixture) : HostCh
         // The scan reads every object's headers with pread and walks every link with readlink; a hit does neither.
         Assert.True(Count(cold, "pread64") >= 20 && Count(cold, "readlink") >= 5, string.Join(", ", cold));
         Assert.True(Count(hit, "pread64") <= Count(cold, "pread64") - 20, $"hit {string.Join(", ", hit)}; cold {string.Join(", ", cold)}");
-        Assert.Equal(0, Count(hit, "readlink"));
+        Assert.Equal(Count(startup, "readlink"), Count(hit, "readlink"));
         Assert.Equal(file, Assert.Single(Directory.GetFiles(cache)));
         Assert.Equal((UnixFileMode)0x1c0, File.GetUnixFileMode(cache));
         Assert.Equal((UnixFileMode)0x180, File.GetUnixFileMode(file));
