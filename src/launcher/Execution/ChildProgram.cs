@@ -68,8 +68,6 @@ internal unsafe struct ChildProgram
     public int SyncReadFd;
     /// <summary>The detached root tmpfs (set by RootTmpfs).</summary>
     public int RootFd;
-    /// <summary>A private detached tmpfs holding the empty 0000 file that Inaccessible binds over files.</summary>
-    public int ScratchFd;
     /// <summary>1 while openat2 works; 0 after ENOSYS (or forced) selects the O_NOFOLLOW walk.</summary>
     public int UseOpenat2;
     /// <summary>1 until open_tree_attr is refused (ENOSYS/EINVAL before Linux 6.15): then open_tree + mount_setattr.</summary>

@@ -94,7 +94,6 @@ internal sealed unsafe class NativeProgram : IDisposable
             ReportFd = reportFd,
             SyncReadFd = syncReadFd,
             RootFd = -1,
-            ScratchFd = -1,
             UseOpenat2 = useOpenat2 ? 1 : 0,
             UseOpenTreeAttr = useOpenTreeAttr ? 1 : 0,
             ParentFd = -1,

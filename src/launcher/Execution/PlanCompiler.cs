@@ -309,7 +309,7 @@ internal static unsafe class PlanCompiler
     private static string SyscallName(int number) => number switch
     {
         (int)SYS_write => "write", (int)SYS_chdir => "chdir", (int)SYS_fchdir => "fchdir", (int)SYS_pivot_root => "pivot_root",
-        (int)SYS_openat => "openat", (int)SYS_mkdirat => "mkdirat", (int)SYS_mknodat => "mknodat", (int)SYS_symlinkat => "symlinkat",
+        (int)SYS_openat => "openat", (int)SYS_mkdirat => "mkdirat", (int)SYS_mknodat => "mknodat", (int)SYS_unlinkat => "unlinkat", (int)SYS_symlinkat => "symlinkat",
         (int)SYS_fchmodat => "fchmodat", (int)SYS_openat2 => "openat2", (int)SYS_mount => "mount", (int)SYS_umount2 => "umount2",
         (int)SYS_open_tree => "open_tree", (int)SYS_move_mount => "move_mount", (int)SYS_fsopen => "fsopen",
         (int)SYS_fsconfig => "fsconfig", (int)SYS_fsmount => "fsmount", (int)SYS_mount_setattr => "mount_setattr",

@@ -912,32 +912,29 @@ internal static unsafe class StepInterpreter
         int type = FileType(fd);
         if (type == S_IFLNK)
             return CloseAnd(fd, ChildFailure.RefusedSymlink | ChildFailure.NamePath);
-        int mnt;
         if (type == S_IFDIR)
         {
+            int dir;
             fixed (byte* zero = "0000\0"u8)
-                mnt = NewFs(p, "tmpfs\0"u8, zero, null, attrs, out _);
+                dir = NewFs(p, "tmpfs\0"u8, zero, null, attrs, out _);
+            if (dir < 0) return CloseAnd(fd, (int)SYS_fsmount | ChildFailure.NamePath);
+            return MoveOnto(dir, fd);
         }
-        else
+        // The empty 0000 file is made in the root tmpfs, bound over the target, and unlinked (the bind keeps the
+        // inode; the kernel refuses to attach a mount whose root is already unlinked). A private scratch tmpfs
+        // instead was a detached mount whose dissolution on close waits for an expedited RCU grace period
+        // (synchronize_rcu_expedited in namespace_unlock): 0.1-0.4 ms per launch here.
+        fixed (byte* name = ".confine-exec-inaccessible\0"u8)
         {
-            fixed (byte* empty = "\0"u8)
-            fixed (byte* name = "inaccessible\0"u8)
-            fixed (byte* mode700 = "0700\0"u8)
-            {
-                if (p->ScratchFd < 0)
-                {
-                    // A private detached tmpfs never attached anywhere holds the empty 0000 file.
-                    p->ScratchFd = NewFs(p, "tmpfs\0"u8, mode700, null, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, out _);
-                    if (p->ScratchFd < 0) return CloseAnd(fd, (int)SYS_fsmount | ChildFailure.NamePath);
-                    long f = Sys(SYS_openat, p->ScratchFd, (long)name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0);
-                    if (f < 0) return CloseAnd(fd, (int)SYS_openat | ChildFailure.NamePath);
-                    Close((int)f);
-                }
-                mnt = CloneTree(p, p->ScratchFd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, attrs, out _);
-            }
+            if (Sys(SYS_mknodat, p->RootFd, (long)name, S_IFREG, 0) < 0)
+                return CloseAnd(fd, (int)SYS_mknodat | ChildFailure.NamePath);
+            int mnt = CloneTree(p, p->RootFd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, attrs, out _);
+            int r = mnt < 0 ? CloseAnd(fd, (int)SYS_fsmount | ChildFailure.NamePath) : MoveOnto(mnt, fd);
+            int saved = Errno();
+            long unlinked = Sys(SYS_unlinkat, p->RootFd, (long)name, 0);
+            if (r != 0) { SetErrno(saved); return r; } // report the bind's failure, not the clean-up's
+            return unlinked < 0 ? (int)SYS_unlinkat | ChildFailure.NamePath : 0;
         }
-        if (mnt < 0) return CloseAnd(fd, (int)SYS_fsmount | ChildFailure.NamePath);
-        return MoveOnto(mnt, fd);
     }
 
     [MethodImpl(Opt)]
@@ -997,7 +994,6 @@ internal static unsafe class StepInterpreter
             if (Sys(SYS_chdir, (long)slash) < 0) return (int)SYS_chdir;
             Close(p->RootFd);
             p->RootFd = -1;
-            if (p->ScratchFd >= 0) { Close(p->ScratchFd); p->ScratchFd = -1; }
             return 0;
         }
     }

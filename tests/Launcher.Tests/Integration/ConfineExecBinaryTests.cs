@@ -80,6 +80,26 @@ public sealed class ConfineExecBinaryTests(ConfineExecFixture fixture) : IDispos
         AssertOk(r, $"proc\nsysfs\nnull-ok\n/dev/shm:\n\n/tmp:\nwritable\netc-absent\n{Uid(asNobody)}\n");
     }
 
+    /// <summary>ProtectKernelTunables covers /proc/kallsyms with an empty 0000 file bound read-only; the file is made in
+    /// the root tmpfs and unlinked once bound, so nothing of it is left in the root's top level.</summary>
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void FullApivfs_KallsymsCover_IsEmpty0000ReadOnly_AndLeavesNoFileInRoot(bool asNobody)
+    {
+        string script = string.Join("; ",
+            "stat -c '%a %s %u' /proc/kallsyms", "ls -A /",
+            "while read id parent dev root point opts rest; do [ $point = /proc/kallsyms ] && echo \"$root ${opts%%,*}\"; done < /proc/self/mountinfo",
+            "( : >> /proc/kallsyms ) 2>/dev/null && echo write-ok; echo done");
+        RunResult r = Run(asNobody, "--package", "/usr/bin/stat", "--package", "/usr/bin/ls", "--", "/bin/sh", "-c", script);
+        AssertOk(r);
+        string[] lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"0 0 {Uid(asNobody)}", lines[0]);
+        Assert.DoesNotContain(lines, l => l.Contains("inaccessible", StringComparison.Ordinal) && !l.Contains(' '));
+        Assert.Contains("/.confine-exec-inaccessible//deleted ro", lines);
+        Assert.Equal("done", lines[^1]);
+        Assert.DoesNotContain("write-ok", lines);
+    }
+
     [Theory]
     [MemberData(nameof(Users))]
     public void FullApivfs_PrivilegedOperations_Fail(bool asNobody)
