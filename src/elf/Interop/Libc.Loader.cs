@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using ConfineExec.Elf.Reading;
 
 namespace ConfineExec.Elf.Interop;
 
@@ -21,7 +22,7 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "dl_iterate_phdr")]
     private static partial int dl_iterate_phdr(delegate* unmanaged<DlPhdrInfo*, nuint, void*, int> callback, void* data);
 
-    private const uint PT_NOTE = 4, NT_GNU_BUILD_ID = 3;
+    private const uint NT_GNU_BUILD_ID = 3;
 
     /// <summary>The main executable's build ID as lowercase hex, or null when it has none.</summary>
     internal static string? ExecutableBuildId()
@@ -39,13 +40,13 @@ internal static unsafe partial class Libc
     private static int FindBuildId(DlPhdrInfo* info, nuint size, void* data)
     {
         byte* result = (byte*)data;
+        // The loader's own program headers (ELF64, this machine's byte order): in memory, so trusted.
+        var r = new EndianReader(new ReadOnlySpan<byte>(info->Phdr, info->PhNum * ProgramHeader.Size64), 0, bigEndian: false, "(running executable)");
         for (int i = 0; i < info->PhNum; i++)
         {
-            byte* ph = info->Phdr + 56 * i;
-            if (BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(ph, 4)) != PT_NOTE) continue;
-            ulong vaddr = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(ph + 16, 8));
-            ulong memsz = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(ph + 40, 8));
-            var notes = new ReadOnlySpan<byte>((byte*)(info->Addr + (nuint)vaddr), (int)Math.Min(memsz, 1 << 16));
+            ProgramHeader ph = ProgramHeader.Read(ref r, is64: true);
+            if (ph.Type != ProgramHeader.PT_NOTE) continue;
+            var notes = new ReadOnlySpan<byte>((byte*)(info->Addr + (nuint)ph.VAddr), (int)Math.Min(ph.MemSize, 1 << 16));
             while (notes.Length >= 12)
             {
                 uint nameSize = BinaryPrimitives.ReadUInt32LittleEndian(notes), descSize = BinaryPrimitives.ReadUInt32LittleEndian(notes[4..]);

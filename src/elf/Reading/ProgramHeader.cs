@@ -20,7 +20,7 @@ namespace ConfineExec.Elf.Reading;
 internal readonly record struct ProgramHeader(
     uint Type, uint Flags, ulong Offset, ulong VAddr, ulong PAddr, ulong FileSize, ulong MemSize, ulong Align)
 {
-    public const uint PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3;
+    public const uint PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3, PT_NOTE = 4;
 
     public const int Size32 =
         sizeof(uint) +  // p_type
