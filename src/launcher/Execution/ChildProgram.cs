@@ -39,6 +39,8 @@ internal enum StepFlags
 /// 24 Path (dest inside the root, or a host file)   32 Parent (dest's parent dir)   40 Leaf (dest's last name)
 /// 48 Source (host source, symlink target, data)    56 Data (argv / gid_t[] / size)  64 Data2 (envp)
 /// </code>
+/// A Bind step's Data is its source's parent directory (one copy shared by consecutive steps with the same
+/// parent, null for the source "/") and Data2 its last name (into Source's bytes).
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct ChildStep
@@ -81,6 +83,10 @@ internal unsafe struct ChildProgram
     public int ProcSelfFd;
     /// <summary>The signal mask to restore before exec (the parent's, saved before it blocked everything).</summary>
     public ulong SavedSignalMask;
+    /// <summary>The last bind source's parent directory (opened on the host with no symlink on the way), kept open
+    /// for the next bind out of the same directory (<see cref="SourceDirPath"/>), or -1. Closed at pivot_root.</summary>
+    public int SourceDirFd;
+    public byte* SourceDirPath;
     public int FailedStep;
     /// <summary>What failed: <see cref="ChildFailure"/> encoding (syscall number + which path).</summary>
     public int FailedWhat;

@@ -16,6 +16,7 @@ internal sealed unsafe class NativeProgram : IDisposable
     private const int ArenaBlock = 16 * 1024;
     private readonly List<StepInfo> _infos;
     private readonly List<ChildStep> _pending;
+    private byte* _shared;
 
     /// <param name="steps">The expected step count: both lists are sized once (3000 binds grew them through
     /// twelve copies, 150 page faults of garbage).</param>
@@ -66,6 +67,15 @@ internal sealed unsafe class NativeProgram : IDisposable
         return p;
     }
 
+    /// <summary><see cref="Copy"/>, except that the same bytes as the previous call's return that copy again: the
+    /// consecutive binds out of one source directory share one string, which the child compares by pointer.</summary>
+    public byte* SharedCopy(byte* bytes, int length)
+    {
+        if (_shared != null && _shared[length] == 0 && new ReadOnlySpan<byte>(_shared, length).SequenceEqual(new ReadOnlySpan<byte>(bytes, length)))
+            return _shared;
+        return _shared = Copy(bytes, length);
+    }
+
     public uint* UIntArray(IReadOnlyList<uint> items)
     {
         uint* a = (uint*)Alloc(Math.Max(1, items.Count) * sizeof(uint));
@@ -98,6 +108,7 @@ internal sealed unsafe class NativeProgram : IDisposable
             UseOpenTreeAttr = useOpenTreeAttr ? 1 : 0,
             ParentFd = -1,
             ProcSelfFd = -1,
+            SourceDirFd = -1,
             SavedSignalMask = savedSignalMask,
         };
         Program = program;

@@ -151,9 +151,18 @@ internal static unsafe class PlanCompiler
                 n.Add(Dest(n, ChildOp.Symlink, l.Path) with { Source = n.Utf8(l.Target) }, name, l.Path, l.Target);
                 break;
             case BindOp b:
+            {
+                byte* source = n.Utf8(b.Source);
+                int length = 0, slash = -1;
+                for (; source[length] != 0; length++)
+                    if (source[length] == '/') slash = length;
+                // Parent and last name for the child's by-directory open; none for "/" (or anything without a name).
+                bool named = slash >= 0 && slash < length - 1;
                 n.Add(Dest(n, ChildOp.Bind, b.Dest) with
                 {
-                    Source = n.Utf8(b.Source),
+                    Source = source,
+                    Data = named ? n.SharedCopy(source, Math.Max(slash, 1)) : null,
+                    Data2 = named ? source + slash + 1 : null,
                     Flags = (b.ReadOnly ? StepFlags.ReadOnly : 0) | (b.Recursive ? StepFlags.Recursive : 0) |
                             (b.AllowMissing ? StepFlags.AllowMissing : 0) | b.SourceKind switch
                             {
@@ -163,6 +172,7 @@ internal static unsafe class PlanCompiler
                             },
                 }, name, b.Dest, b.Source);
                 break;
+            }
             case ProcOp p:
                 n.Add(Dest(n, ChildOp.Proc, p.Dest) with { Flags = p.AllowHostBindFallback ? StepFlags.Fallback : 0 }, name, p.Dest);
                 break;

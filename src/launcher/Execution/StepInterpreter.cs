@@ -708,8 +708,72 @@ internal static unsafe class StepInterpreter
         }
     }
 
+    /// <summary>
+    /// A bind through its source's parent directory: the directory opened once (<see cref="SourceDir"/>, no symlink
+    /// on the way) for every consecutive bind out of it, the last name cloned from there without following a
+    /// link, and the clone's type checked against what the planner saw. Per bind that is one open_tree and one
+    /// statx of the clone instead of a walk of the whole path from "/", an open and a close (3000 file binds
+    /// out of one directory: 6000 fewer syscalls). Whatever does not fit (no known type, a failure, a symlink
+    /// or another type at the name) goes to <see cref="BindByPath"/>, which decides and reports it as it always
+    /// has; nothing was made in the root by then.
+    /// </summary>
     [MethodImpl(Opt)]
     private static int Bind(ChildProgram* p, ChildStep* s)
+    {
+        StepFlags known = s->Flags & (StepFlags.SourceFile | StepFlags.SourceDirectory);
+        if (known == 0 || s->Data == null)
+            return BindByPath(p, s);
+        int dir = SourceDir(p, (byte*)s->Data);
+        if (dir < 0)
+            return BindByPath(p, s);
+        int tree = CloneTree(p, dir, (byte*)s->Data2,
+            AT_SYMLINK_NOFOLLOW | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((s->Flags & StepFlags.Recursive) != 0 ? AT_RECURSIVE : 0),
+            (s->Flags & StepFlags.ReadOnly) != 0 ? MOUNT_ATTR_RDONLY : 0, out _);
+        if (tree < 0)
+            return BindByPath(p, s);
+        // What was cloned must be what the planner saw: a symlink (swapped in since: it would be mounted as a link
+        // and followed inside the root) or a directory for a non-directory or the other way round is not bound.
+        int type = FileType(tree);
+        bool directory = known == StepFlags.SourceDirectory;
+        if (type == 0 || type == S_IFLNK || (type == S_IFDIR) != directory)
+        {
+            Close(tree);
+            return BindByPath(p, s);
+        }
+        return Attach(p, s, tree, directory);
+    }
+
+    /// <summary>The bind source directory <paramref name="path"/>, opened O_DIRECTORY with no symlink on the way
+    /// and kept for the next bind from the same directory (the compiler gives those one shared string), or -1.
+    /// The caller must not close it.</summary>
+    [MethodImpl(Opt)]
+    private static int SourceDir(ChildProgram* p, byte* path)
+    {
+        if (p->SourceDirFd >= 0 && SameString(p->SourceDirPath, path))
+            return p->SourceDirFd;
+        CloseSourceDir(p);
+        int fd = OpenHostNoSymlinks(p, path, O_DIRECTORY);
+        if (fd >= 0)
+        {
+            p->SourceDirFd = fd;
+            p->SourceDirPath = path;
+        }
+        return fd;
+    }
+
+    [MethodImpl(Opt)]
+    private static void CloseSourceDir(ChildProgram* p)
+    {
+        if (p->SourceDirFd >= 0)
+            Close(p->SourceDirFd);
+        p->SourceDirFd = -1;
+        p->SourceDirPath = null;
+    }
+
+    /// <summary>A bind by the source's whole path: every bind <see cref="Bind"/> does not take, and the one that
+    /// decides (skip, refuse, or report which call failed) whatever it gave up on.</summary>
+    [MethodImpl(Opt)]
+    private static int BindByPath(ChildProgram* p, ChildStep* s)
     {
         bool recursive = (s->Flags & StepFlags.Recursive) != 0;
         // The source is opened exactly once, following no symlink anywhere in it (the planner resolved it on the
@@ -983,6 +1047,7 @@ internal static unsafe class StepInterpreter
         fixed (byte* dot = ".\0"u8)
         fixed (byte* empty = "\0"u8)
         {
+            CloseSourceDir(p); // a host directory: no descriptor of one is held into the new root
             // Attach the detached root over "/" (inside this private namespace only), enter it, and pivot with
             // new and old root stacked on the same directory; the old root is then made private and detached.
             if (Sys(SYS_move_mount, p->RootFd, (long)empty, AT_FDCWD, (long)slash, MOVE_MOUNT_F_EMPTY_PATH) < 0)
