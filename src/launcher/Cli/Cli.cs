@@ -116,6 +116,7 @@ public static class Cli
 
         LaunchPlan plan = PlanBuilder.Build(new PlanRequest(options, closure, creds, host, services.Environment));
         PlanValidator.Validate(plan, host);
+        host.Release();
         if (options.Action == LauncherAction.DryRun)
         {
             DryRunPrinter.Print(plan, stdout);

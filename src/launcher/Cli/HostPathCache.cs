@@ -14,6 +14,9 @@ public sealed class HostPathCache
     private readonly Dictionary<string, string?> _real = new(StringComparer.Ordinal) { ["/"] = "/" };
     /// <summary>lstat-style S_IFMT of the paths statx'ed so far (0: absent or not stat-able).</summary>
     private readonly Dictionary<string, int> _types = new(StringComparer.Ordinal) { ["/"] = S_IFDIR };
+    /// <summary>The directory <see cref="TypeInDirectory"/> holds open (<see cref="_directoryFd"/>), or null.</summary>
+    private string? _directory;
+    private int _directoryFd = -1;
 
     /// <summary>Same contract as <see cref="HostPaths.RealPath"/>.</summary>
     public string? RealPath(string path)
@@ -57,10 +60,41 @@ public sealed class HostPathCache
         if (parent is null)
             return null;
         string candidate = (parent == "/" ? "" : parent) + path[slash..];
-        if (!TryFileTypeNoFollow(candidate, out int type, out int errno))
+        if (!TypeInDirectory(parent, path.AsSpan(slash + 1), candidate, out int type, out int errno))
             return errno is ENOENT or ENOTDIR ? null : HostPaths.RealPath(path);
         _types[candidate] = type;
         return type == S_IFLNK ? HostPaths.RealPath(candidate) : candidate;
+    }
+
+    /// <summary>lstat-style type of <paramref name="name"/> in resolved directory <paramref name="directory"/>
+    /// (<paramref name="path"/> is both joined): a statx relative to the directory, which stays open while
+    /// consecutive lookups share it, so the kernel walks one name instead of the whole path (3000 sources out of
+    /// one directory: one open instead of 3000 walks of every component). The directory is canonical (no symlink
+    /// in it), so the answer is the one a statx of the whole path would give.</summary>
+    private bool TypeInDirectory(string directory, ReadOnlySpan<char> name, string path, out int type, out int errno)
+    {
+        if (name.Length > 255)
+            return TryFileTypeNoFollow(path, out type, out errno);
+        if (_directory != directory)
+        {
+            Release();
+            _directoryFd = OpenDirectoryPath(directory);
+            if (_directoryFd < 0)
+                return TryFileTypeNoFollow(path, out type, out errno);
+            _directory = directory;
+        }
+        return TryFileTypeNoFollowAt(_directoryFd, name, out type, out errno);
+    }
+
+    /// <summary>Closes the directory kept open for lookups (the cache still answers what it has seen; a later
+    /// lookup opens one again). Called once the plan is built: no descriptor of a host directory is held into
+    /// the execution.</summary>
+    public void Release()
+    {
+        if (_directoryFd >= 0)
+            Close(_directoryFd);
+        _directoryFd = -1;
+        _directory = null;
     }
 
     /// <summary>Absolute, no trailing slash, no empty, "." or ".." component.</summary>

@@ -62,6 +62,34 @@ internal static unsafe partial class Libc
         return true;
     }
 
+    [LibraryImport(Name, EntryPoint = "statx", SetLastError = true)]
+    private static partial int statx_at(int dirfd, byte* path, int flags, uint mask, statx_head* buf);
+
+    /// <summary><see cref="TryFileTypeNoFollow"/> of <paramref name="name"/> (one component, at most 255 UTF-8
+    /// bytes) in directory <paramref name="dirfd"/>: the lookup walks one name, not the whole path.</summary>
+    internal static bool TryFileTypeNoFollowAt(int dirfd, ReadOnlySpan<char> name, out int type, out int errno)
+    {
+        Span<byte> utf8 = stackalloc byte[256 * 3 + 1];
+        int n = System.Text.Encoding.UTF8.GetBytes(name, utf8);
+        utf8[n] = 0;
+        statx_head st;
+        fixed (byte* p = utf8)
+        {
+            if (statx_at(dirfd, p, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &st) < 0)
+            {
+                type = 0;
+                errno = LastErrno;
+                return false;
+            }
+        }
+        type = st.stx_mode & S_IFMT;
+        errno = 0;
+        return true;
+    }
+
+    /// <summary>An O_PATH descriptor of directory <paramref name="path"/> (close-on-exec), or -1.</summary>
+    internal static int OpenDirectoryPath(string path) => open(path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+
     [LibraryImport(Name, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int chown(string path, uint owner, uint group);
 

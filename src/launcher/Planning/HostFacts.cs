@@ -21,6 +21,8 @@ public sealed record HostFacts
     /// <summary>lstat()-style type of a host path as a bind source (Unknown when absent or a symlink), answered
     /// from the lookups <see cref="RealPath"/> and <see cref="PathExists"/> already made where it can.</summary>
     public Func<string, BindSourceKind> SourceKind { get; init; } = _ => BindSourceKind.Unknown;
+    /// <summary>Called once planning is done: closes what the lookups above hold open (a host directory).</summary>
+    public Action Release { get; init; } = static () => { };
 
     /// <summary>Linux's fixed character-device numbers (Documentation/admin-guide/devices.txt) for the nodes
     /// PrivateDevices= clones.</summary>
@@ -45,6 +47,7 @@ public sealed record HostFacts
             PathExists = paths.Exists,
             RealPath = paths.RealPath,
             SourceKind = paths.SourceKind,
+            Release = paths.Release,
         };
     }
 }
