@@ -87,6 +87,9 @@ internal unsafe struct ChildProgram
     /// for the next bind out of the same directory (<see cref="SourceDirPath"/>), or -1. Closed at pivot_root.</summary>
     public int SourceDirFd;
     public byte* SourceDirPath;
+    /// <summary>An unnamed empty 0444 file in the root tmpfs (O_TMPFILE) that file mount points are hard links
+    /// of; -1 until the first is made, -2 once linking is refused (then each is its own mknodat).</summary>
+    public int MountPointFileFd;
     public int FailedStep;
     /// <summary>What failed: <see cref="ChildFailure"/> encoding (syscall number + which path).</summary>
     public int FailedWhat;

@@ -109,6 +109,7 @@ internal sealed unsafe class NativeProgram : IDisposable
             ParentFd = -1,
             ProcSelfFd = -1,
             SourceDirFd = -1,
+            MountPointFileFd = -1,
             SavedSignalMask = savedSignalMask,
         };
         Program = program;

@@ -7,11 +7,11 @@ internal static unsafe partial class Libc
 {
     internal const long SYS_read = 0, SYS_write = 1, SYS_close = 3, SYS_fcntl = 72, SYS_chdir = 80, SYS_fchdir = 81,
         SYS_pivot_root = 155, SYS_openat = 257, SYS_mkdirat = 258, SYS_mknodat = 259, SYS_symlinkat = 266,
-        SYS_unlinkat = 263, SYS_readlinkat = 267, SYS_fchmodat = 268, SYS_statx = 332, SYS_openat2 = 437;
+        SYS_unlinkat = 263, SYS_linkat = 265, SYS_readlinkat = 267, SYS_fchmodat = 268, SYS_statx = 332, SYS_openat2 = 437;
 
     internal const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000, AT_RECURSIVE = 0x8000;
     internal const int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80, O_DIRECTORY = 0x10000,
-        O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000;
+        O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_TMPFILE = 0x410000;
     internal const ulong RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04, RESOLVE_IN_ROOT = 0x10;
     internal const int F_SETFD = 2;
 
