@@ -22,12 +22,15 @@ public sealed class BindSourceSwapTests(ConfineExecFixture fixture) : HostChecke
     /// <summary>Swaps: a directory above the package becomes a symlink (the bind source path then passes through
     /// one); the package directory itself becomes a symlink; it becomes a regular file (the planner saw a
     /// directory, so the executor makes a directory mount point, and the mount must fail rather than bind
-    /// what now sits at the path).</summary>
-    private const string ParentToLink = "parent", ItselfToLink = "link", ItselfToFile = "file";
+    /// what now sits at the path). With a single file as the package (bound through its directory, opened once
+    /// for the binds out of it): the file becomes a symlink; it becomes a directory.</summary>
+    private const string ParentToLink = "parent", ItselfToLink = "link", ItselfToFile = "file",
+        FileToLink = "file-link", FileToDirectory = "file-dir";
 
     public static TheoryData<bool, string> Cases => new()
     {
-        { false, ParentToLink }, { false, ItselfToLink }, { false, ItselfToFile }, { true, ParentToLink }, { true, ItselfToLink }, { true, ItselfToFile },
+        { false, ParentToLink }, { false, ItselfToLink }, { false, ItselfToFile }, { false, FileToLink }, { false, FileToDirectory },
+        { true, ParentToLink }, { true, ItselfToLink }, { true, ItselfToFile }, { true, FileToLink }, { true, FileToDirectory },
     };
 
     [Theory]
@@ -48,8 +51,10 @@ public sealed class BindSourceSwapTests(ConfineExecFixture fixture) : HostChecke
             ? ["unshare", $"--setuid={ProcessRunner.Nobody}", $"--setgid={ProcessRunner.Nobody}", fixture.Binary] // also clears groups
             : [fixture.Binary];
         string[] user = ["-p", "User=nobody"]; // for the unprivileged caller too: User= is then the caller itself
+        string data = Path.Combine(package, "data");
+        bool fileSource = swap is FileToLink or FileToDirectory;
         string[] argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", "mount --bind \"$0\" /etc/passwd && exec \"$@\"", fifo,
-            .. launcher, "--bin-sh", "none", "--package", package, .. user, "--", "/bin/sh", "-c", $"read l < {package}/data; echo $l"];
+            .. launcher, "--bin-sh", "none", "--package", fileSource ? data : package, .. user, "--", "/bin/sh", "-c", $"read l < {package}/data; echo $l"];
         var start = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = "/" };
         foreach (string a in argv.Skip(1)) start.ArgumentList.Add(a);
         TestClosureCaches.Apply(start.Environment);
@@ -77,6 +82,14 @@ public sealed class BindSourceSwapTests(ConfineExecFixture fixture) : HostChecke
                 Directory.Move(top, top + ".orig");
                 File.CreateSymbolicLink(top, evil);
             }
+            else if (fileSource)
+            {
+                File.Move(data, data + ".orig");
+                if (swap == FileToLink)
+                    File.CreateSymbolicLink(data, Path.Combine(evil, "pkg", "data"));
+                else
+                    File.WriteAllText(Path.Combine(Directory.CreateDirectory(data).FullName, "data"), "secret\n");
+            }
             else
             {
                 Directory.Move(package, package + ".orig");
@@ -92,8 +105,9 @@ public sealed class BindSourceSwapTests(ConfineExecFixture fixture) : HostChecke
         string result = $"exit {p.ExitCode}\nstdout:\n{output}\nstderr:\n{errors}";
         Assert.DoesNotContain("secret", output);
         // Either refused as a swapped path (one line, 125) or, had it been bound before the swap, the original.
-        // A file in place of the planned directory is never bound (the mount point's type no longer matches).
-        if (p.ExitCode == 0 && swap != ItselfToFile)
+        // A file in place of the planned directory (or a directory in place of the file) is never bound: the
+        // mount point's type no longer matches.
+        if (p.ExitCode == 0 && swap is not (ItselfToFile or FileToDirectory))
             Assert.True(output == "original\n", result);
         else
         {
