@@ -12,11 +12,14 @@ namespace ConfineExec.Launcher.CommandLine;
 public sealed class HostPathCache
 {
     private readonly Dictionary<string, string?> _real = new(StringComparer.Ordinal) { ["/"] = "/" };
+    private readonly Dictionary<string, string?>.AlternateLookup<ReadOnlySpan<char>> _realBySpan;
     /// <summary>lstat-style S_IFMT of the paths statx'ed so far (0: absent or not stat-able).</summary>
     private readonly Dictionary<string, int> _types = new(StringComparer.Ordinal) { ["/"] = S_IFDIR };
     /// <summary>The directory <see cref="TypeInDirectory"/> holds open (<see cref="_directoryFd"/>), or null.</summary>
     private string? _directory;
     private int _directoryFd = -1;
+
+    public HostPathCache() => _realBySpan = _real.GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>Same contract as <see cref="HostPaths.RealPath"/>.</summary>
     public string? RealPath(string path)
@@ -56,10 +59,15 @@ public sealed class HostPathCache
         if (!IsPlain(path))
             return HostPaths.RealPath(path);
         int slash = path.LastIndexOf('/');
-        string? parent = RealPath(slash == 0 ? "/" : path[..slash]);
+        // The parent is usually resolved already (the binds before it share it): looked up by span, so the
+        // substring is made only for a directory met for the first time.
+        if (!_realBySpan.TryGetValue(slash == 0 ? "/" : path.AsSpan(0, slash), out string? parent))
+            parent = RealPath(slash == 0 ? "/" : path[..slash]);
         if (parent is null)
             return null;
-        string candidate = (parent == "/" ? "" : parent) + path[slash..];
+        // A parent that resolved to itself (no link in it, the usual case) makes the path its own candidate.
+        string candidate = parent == "/" ? (slash == 0 ? path : path[slash..])
+            : path.AsSpan(0, slash).SequenceEqual(parent) ? path : string.Concat(parent, path.AsSpan(slash));
         if (!TypeInDirectory(parent, path.AsSpan(slash + 1), candidate, out int type, out int errno))
             return errno is ENOENT or ENOTDIR ? null : HostPaths.RealPath(path);
         _types[candidate] = type;

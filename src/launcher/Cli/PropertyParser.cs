@@ -17,6 +17,8 @@ public sealed class PropertyParser
         "StateDirectory", "RuntimeDirectory", "WorkingDirectory", "Environment", "UMask", "NoNewPrivileges",
     ];
 
+    static readonly string[] s_knownNames = [.. KnownNames];
+
     readonly Dictionary<string, bool> _switches = [];
     readonly List<BindSpec> _binds = [];
     readonly List<string> _supplementaryGroups = [];
@@ -33,9 +35,14 @@ public sealed class PropertyParser
     {
         int eq = assignment.IndexOf('=');
         if (eq < 0) throw new UsageException("--property", assignment, "expected NAME=VALUE");
-        string name = assignment[..eq], value = assignment[(eq + 1)..];
-        if (!KnownNames.Contains(name))
+        // The name is found among the known ones by span and that string used (thousands of -p in one command
+        // line: no copy of a name per assignment).
+        string? name = null;
+        foreach (string known in s_knownNames)
+            if (assignment.AsSpan(0, eq).SequenceEqual(known)) { name = known; break; }
+        if (name is null)
             throw new UsageException("--property", assignment, "unknown property (see --help)");
+        string value = assignment[(eq + 1)..];
         Apply(name, value);
         _properties.Add(new(name, value));
     }

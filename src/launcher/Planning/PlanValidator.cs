@@ -12,11 +12,12 @@ public static class PlanValidator
         if (plan.Ops.Count == 0 || plan.Ops[0] is not RootTmpfsOp || plan.Ops.Skip(1).Any(o => o is RootTmpfsOp))
             throw new PlanValidationException("ops", "the root tmpfs must be the first operation and appear once");
 
-        var claimed = new Dictionary<string, SetupOp>(StringComparer.Ordinal);
+        var claimed = new Dictionary<string, SetupOp>(plan.Ops.Count, StringComparer.Ordinal);
         // StateDirectory=/RuntimeDirectory= sources are created by the executor before the mounts.
         var created = new HashSet<string>(plan.HostDirectories.Select(d => d.Path), StringComparer.Ordinal);
-        foreach (SetupOp op in plan.Ops.Skip(1))
+        for (int i = 1; i < plan.Ops.Count; i++)
         {
+            SetupOp op = plan.Ops[i];
             string dest = DestinationOf(op);
             RequireCanonical(dest, "destination");
             if (dest == "/")
