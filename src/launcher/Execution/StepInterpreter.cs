@@ -700,8 +700,9 @@ internal static unsafe class StepInterpreter
     /// else its own mknodat. Every file mount point is covered by its bind at once, so they may share an inode,
     /// and a link skips the inode's allocation now and its eviction when the root is torn down (3000 file binds:
     /// about 9 ms, measured with a C loop on this kernel). A link refused for any reason but EEXIST is retried as
-    /// mknodat, which then decides and reports; EPERM, ENOENT, EINVAL, EOPNOTSUPP or EXDEV (no O_TMPFILE, or
-    /// linkat(AT_EMPTY_PATH) needing CAP_DAC_READ_SEARCH before Linux 6.10) turn linking off for the rest.
+    /// mknodat, which then decides and reports; EPERM, ENOENT, EINVAL, EOPNOTSUPP or EXDEV (no O_TMPFILE, or a
+    /// kernel that wants CAP_DAC_READ_SEARCH for linkat(AT_EMPTY_PATH); 6.18 allows it to an unprivileged
+    /// caller in a user namespace) turn linking off for the rest.
     /// </summary>
     [MethodImpl(Opt)]
     private static long MakeMountPointFile(ChildProgram* p, int parent, byte* leaf)
