@@ -109,12 +109,16 @@ internal sealed unsafe class NativeProgram : IDisposable
             ParentFd = -1,
             ProcSelfFd = -1,
             SourceDirFd = -1,
-            MountPointFileFd = -1,
+            MountPointFileFd = LinkMountPoints() ? -1 : -2,
             SavedSignalMask = savedSignalMask,
         };
         Program = program;
         return program;
     }
+
+    /// <summary>Tests force a mknodat per file mount point (the path of kernels that refuse the links, see
+    /// StepInterpreter.MakeMountPointFile) with CONFINE_EXEC_TEST_NO_LINKED_MOUNT_POINTS=1.</summary>
+    private static bool LinkMountPoints() => Environment.GetEnvironmentVariable("CONFINE_EXEC_TEST_NO_LINKED_MOUNT_POINTS") != "1";
 
     /// <summary>Zeroed native memory, 8-byte aligned, bump-allocated from 16 KiB blocks (one calloc per block,
     /// not per string: a plan with 3000 binds holds ~12,000 strings).</summary>

@@ -79,6 +79,37 @@ public sealed class ForkedExecutorTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public void FileMountPoints_LinkedOrEachMade_AreEmpty0444FilesUnderTheirBinds(bool eachMade)
+    {
+        // Linked: every file mount point is a link of one O_TMPFILE file (its link count is the number of file
+        // binds); without the links (kernels that refuse them) each is its own mknodat. Either way the bind
+        // covers it, and what an unmount uncovers is an empty 0444 file.
+        Environment.SetEnvironmentVariable("CONFINE_EXEC_TEST_NO_LINKED_MOUNT_POINTS", eachMade ? "1" : null);
+        try
+        {
+            List<SetupOp> ops = [.. HandPlans.ChrootOnlyOps(Tools("/usr/bin/stat", "/usr/bin/umount")),
+                new ProcOp(), // umount reads /proc/self/mountinfo
+                new BindOp("/etc/hostname", "/srv/a", ReadOnly: true) { SourceKind = BindSourceKind.File },
+                new BindOp("/etc/hostname", "/srv/b", ReadOnly: true) { SourceKind = BindSourceKind.File }];
+            string script = "stat -c %s /srv/a > /out/bound; umount /srv/a && stat -c '%s %a %h' /srv/a > /out/under";
+            Assert.Equal(new ChildExit(0, 0), Sh(WithOut(ops), script));
+            Assert.Equal(new FileInfo("/etc/hostname").Length.ToString(System.Globalization.CultureInfo.InvariantCulture), Out("bound"));
+            string[] under = Out("under").Split(' ');
+            Assert.Equal(["0", "444"], under[..2]);
+            if (eachMade)
+                Assert.Equal("1", under[2]);
+            else
+                Assert.True(int.Parse(under[2], System.Globalization.CultureInfo.InvariantCulture) >= 2, Out("under"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("CONFINE_EXEC_TEST_NO_LINKED_MOUNT_POINTS", null);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public void BindReadOnly_WithAndWithoutOpenTreeAttr_IsReadOnlyAndKeepsSourceFlags(bool withoutOpenTreeAttr)
     {
         // open_tree_attr (Linux 6.15) clones and sets MOUNT_ATTR_RDONLY in one call; before it, open_tree + mount_setattr.
