@@ -700,7 +700,8 @@ internal static unsafe class StepInterpreter
     /// else its own mknodat. Every file mount point is covered by its bind at once, so they may share an inode,
     /// and a link skips the inode's allocation now and its eviction when the root is torn down (3000 file binds:
     /// about 9 ms, measured with a C loop on this kernel). A link refused for any reason but EEXIST is retried as
-    /// mknodat, which then decides and reports; EPERM, ENOENT, EINVAL, EOPNOTSUPP or EXDEV (no O_TMPFILE, or a
+    /// mknodat, which then decides and reports (EXDEV: a parent on another mount, such as /dev's tmpfs, so only
+    /// that one); EPERM, ENOENT, EINVAL or EOPNOTSUPP (no O_TMPFILE, or a
     /// kernel that wants CAP_DAC_READ_SEARCH for linkat(AT_EMPTY_PATH); 6.18 allows it to an unprivileged
     /// caller in a user namespace) turn linking off for the rest.
     /// </summary>
@@ -725,7 +726,7 @@ internal static unsafe class StepInterpreter
             int e = Errno();
             if (e == EEXIST)
                 return -1;
-            if (e is EPERM or ENOENT or EINVAL or EXDEV or 95 /* EOPNOTSUPP */)
+            if (e is EPERM or ENOENT or EINVAL or 95 /* EOPNOTSUPP */) // EXDEV: only this parent is another mount (/dev)
             {
                 Close(p->MountPointFileFd);
                 p->MountPointFileFd = -2;
