@@ -16,7 +16,7 @@ internal static unsafe partial class Libc
     internal const int F_SETFD = 2;
 
     internal const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFREG = 0x8000, S_IFLNK = 0xA000;
-    internal const int STATX_TYPE = 0x1, STATX_MODE = 0x2;
+    internal const int STATX_TYPE = 0x1, STATX_MODE = 0x2, STATX_SIZE = 0x200;
 
     /// <summary>struct open_how (linux/openat2.h), 24 bytes.</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -38,6 +38,7 @@ internal static unsafe partial class Libc
         [FieldOffset(0)] public uint stx_mask;
         [FieldOffset(8)] public ulong stx_attributes;
         [FieldOffset(28)] public ushort stx_mode;
+        [FieldOffset(40)] public ulong stx_size;
     }
 
     /// <summary>The kernel's dev_t encoding for mknodat (new_encode_dev).</summary>
@@ -85,6 +86,71 @@ internal static unsafe partial class Libc
         type = st.stx_mode & S_IFMT;
         errno = 0;
         return true;
+    }
+
+    /// <summary>st_size of what <paramref name="fd"/> refers to, or -1.</summary>
+    internal static long SizeOf(int fd)
+    {
+        statx_head st;
+        byte empty = 0;
+        return statx_at(fd, &empty, AT_EMPTY_PATH, STATX_SIZE, &st) < 0 ? -1 : (long)st.stx_size;
+    }
+
+    [LibraryImport(Name, EntryPoint = "openat", SetLastError = true)]
+    private static partial int openat_bytes(int dirfd, byte* path, int flags, int mode);
+
+    [LibraryImport(Name, SetLastError = true)]
+    private static partial nint getdents64(int fd, byte* buffer, nint count);
+
+    /// <summary>
+    /// The names in directory <paramref name="dirfd"/> (an O_PATH descriptor will do) with the S_IFMT type their
+    /// entry records (d_type, which is the lstat type), added to <paramref name="types"/>; "." and "..", names
+    /// that are not valid UTF-8 and entries of unknown type (DT_UNKNOWN) are left out, for the caller to statx.
+    /// False if the directory could not be read (what was added stays).
+    /// </summary>
+    internal static bool TryReadDirectoryTypes(int dirfd, Dictionary<string, int> types)
+    {
+        byte* dotPath = stackalloc byte[2] { (byte)'.', 0 };
+        int fd = openat_bytes(dirfd, dotPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (fd < 0)
+            return false;
+        try
+        {
+            const int Size = 32 * 1024;
+            byte* buffer = stackalloc byte[Size];
+            while (true)
+            {
+                nint n = getdents64(fd, buffer, Size);
+                if (n == 0)
+                    return true;
+                if (n < 0)
+                    return false;
+                // struct linux_dirent64: 0 d_ino u64 | 8 d_off s64 | 16 d_reclen u16 | 18 d_type u8 | 19 d_name[]
+                for (nint at = 0; at < n;)
+                {
+                    byte* entry = buffer + at;
+                    ushort length = *(ushort*)(entry + 16);
+                    at += length;
+                    var name = new ReadOnlySpan<byte>(entry + 19, length - 19);
+                    name = name[..name.IndexOf((byte)0)];
+                    int type = entry[18] switch
+                    {
+                        1 => 0x1000, // DT_FIFO
+                        2 => S_IFCHR,
+                        4 => S_IFDIR,
+                        6 => 0x6000, // DT_BLK
+                        8 => S_IFREG,
+                        10 => S_IFLNK,
+                        12 => 0xC000, // DT_SOCK
+                        _ => 0,
+                    };
+                    if (type == 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8) || !System.Text.Unicode.Utf8.IsValid(name))
+                        continue;
+                    types[System.Text.Encoding.UTF8.GetString(name)] = type;
+                }
+            }
+        }
+        finally { close(fd); }
     }
 
     /// <summary>An O_PATH descriptor of directory <paramref name="path"/> (close-on-exec), or -1.</summary>
