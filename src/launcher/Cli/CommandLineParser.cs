@@ -59,6 +59,7 @@ public sealed class CommandLineParser
         if (launcherTokens.Count > MaxLauncherTokens)
             throw new UsageException("command line", $"{launcherTokens.Count} options", $"more than {MaxLauncherTokens}");
 
+        List<string>? properties = TakePlainProperties(ref launcherTokens);
         ParseResult result = _command.Parse(launcherTokens, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (result.UnmatchedTokens.Count > 0)
             throw new UsageException("option", result.UnmatchedTokens[0], "unknown option (see --help)");
@@ -89,15 +90,62 @@ public sealed class CommandLineParser
         if (options.Json && options.Action != LauncherAction.PrintClosure)
             throw new UsageException("option", "--json", "only applies to --print-closure");
 
-        var properties = new PropertyParser();
-        foreach (string p in result.GetValue(Property) ?? []) properties.Add(p);
-        options = properties.ApplyTo(options);
+        var propertyParser = new PropertyParser();
+        foreach (string p in properties ?? (IEnumerable<string>)(result.GetValue(Property) ?? [])) propertyParser.Add(p);
+        options = propertyParser.ApplyTo(options);
 
         if (programIndex >= args.Count)
             throw new UsageException("command line", "PROGRAM", "missing: give the program to run after the options (see --help)");
         if (args[programIndex].Length == 0)
             throw new UsageException("command line", "PROGRAM", "empty program name");
         return options with { Program = args[programIndex], Arguments = [.. args.Skip(programIndex + 1)] };
+    }
+
+    /// <summary>
+    /// The values of <c>-p VALUE</c> / <c>--property VALUE</c> pairs taken out of <paramref name="tokens"/> before
+    /// System.CommandLine sees them (thousands of -p in one command line: its tokens, results and conversions
+    /// were a tenth of the user time). Only when every property is given in that plain form with a value that
+    /// does not start with '-': then System.CommandLine would give exactly these values in this order, the option
+    /// taking the next token as it is. Any other spelling (<c>-pX</c>, <c>-p=X</c>, <c>--property:X</c>, a value
+    /// like <c>-x</c> or <c>--</c>, for -p or any option that takes one) leaves the tokens untouched (null) for
+    /// System.CommandLine to parse and report.
+    /// </summary>
+    List<string>? TakePlainProperties(ref List<string> tokens)
+    {
+        int pairs = 0;
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            string t = tokens[i];
+            if (t == "-p" || t == "--property")
+            {
+                if (i + 1 == tokens.Count || tokens[i + 1].StartsWith('-')) return null;
+                pairs++;
+                i++; // the value
+            }
+            else if (t.StartsWith("-p", StringComparison.Ordinal) || t.StartsWith("--property", StringComparison.Ordinal))
+                return null;
+            else if (_valueTaking.Contains(t))
+            {
+                if (i + 1 < tokens.Count && tokens[i + 1].StartsWith('-')) return null; // System.CommandLine decides
+                i++; // another option's value
+            }
+        }
+        if (pairs == 0) return null;
+        var values = new List<string>(pairs);
+        var rest = new List<string>(tokens.Count - 2 * pairs);
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            string t = tokens[i];
+            if (t == "-p" || t == "--property")
+                values.Add(tokens[++i]);
+            else
+            {
+                rest.Add(t);
+                if (_valueTaking.Contains(t) && i + 1 < tokens.Count) rest.Add(tokens[++i]);
+            }
+        }
+        tokens = rest;
+        return values;
     }
 
     /// <summary>Returns the index of PROGRAM in <paramref name="args"/> (args.Count if none) and the launcher's

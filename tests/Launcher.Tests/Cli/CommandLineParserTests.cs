@@ -22,6 +22,22 @@ public class CommandLineParserTests
         Assert.Equal(rest, o.Arguments);
     }
 
+    /// <summary>Plain <c>-p VALUE</c> pairs are taken before System.CommandLine parses the rest; any other spelling
+    /// among them sends every property through System.CommandLine. Both give the same properties in the same order.</summary>
+    [Theory]
+    [InlineData("plain", new[] { "-p", "User=a", "--property", "Group=b", "-p", "User=c", "--mode", "chroot-only" })]
+    [InlineData("--property=", new[] { "-p", "User=a", "--property=Group=b", "-p", "User=c", "--mode", "chroot-only" })]
+    [InlineData("-p=", new[] { "-p=User=a", "--property", "Group=b", "-p", "User=c", "--mode=chroot-only" })]
+    [InlineData("-p:", new[] { "--mode", "chroot-only", "-p", "User=a", "-p:Group=b", "-p", "User=c" })]
+    public void Parse_PropertiesInAnySpelling_KeepTheirOrder(string spelling, string[] options)
+    {
+        LaunchOptions o = Parse([.. options, "ls"]);
+        Assert.True(o.Properties.SequenceEqual([new("User", "a"), new("Group", "b"), new("User", "c")]), spelling);
+        Assert.Equal("c", o.User);
+        Assert.Equal(ConfinementMode.ChrootOnly, o.Mode);
+        Assert.Equal("ls", o.Program);
+    }
+
     [Fact]
     public void Parse_Defaults_AreFullApiVfsWithBinSh()
     {
