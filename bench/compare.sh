@@ -28,6 +28,26 @@ median() { jq -r ".results[$2].median * 1000" "$1"; }          # ms
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 hf() { local json=$1; shift; hyperfine -N --warmup 5 --runs "$runs" --export-json "$json" "$@" >/dev/null 2>&1 \
        || hyperfine --warmup 5 --runs "$runs" --export-json "$json" "$@" >/dev/null; }
+# Like hf, but interleaved: hyperfine times all runs of one command before the next, so on this shared VM a
+# drift in machine speed over the seconds a section takes lands on whichever command ran in the slow stretch
+# (same-command medians moved by 30% between runs here). hf_rounds runs rounds of 10 runs per command, the
+# command order reversed every other round, and writes the medians over all rounds' times in hf's JSON shape.
+hf_rounds() {
+  local json=$1; shift; local cmds=("$@") n=$# rounds=$(( (runs + 9) / 10 )) r i parts=()
+  for ((r = 0; r < rounds; r++)); do
+    local order=() part="$json.$r"
+    if ((r % 2)); then for ((i = n - 1; i >= 0; i--)); do order+=("${cmds[i]}"); done; else order=("${cmds[@]}"); fi
+    hyperfine -N --warmup 3 --runs 10 --export-json "$part" "${order[@]}" >/dev/null 2>&1
+    parts+=("$part")
+  done
+  local names; names=$(printf '%s\n' "${cmds[@]}" | jq -R . | jq -s .)
+  jq -s --argjson names "$names" '[.[].results[]] as $all | {results: [ $names[] as $c |
+      ([$all[] | select(.command == $c) | .times[]] | sort) as $t |
+      {command: $c, median: (if ($t | length) % 2 == 1 then $t[($t | length) / 2 | floor]
+                             else ($t[($t | length) / 2 - 1] + $t[($t | length) / 2]) / 2 end), runs: ($t | length)} ]}' \
+     "${parts[@]}" > "$json"
+  rm -f "${parts[@]}"
+}
 
 echo "machine: $(nproc) cores, $(uname -r), $(ldd --version | head -n1)"
 echo "confine-exec $("$bin" --version 2>/dev/null || echo '?'), runs=$runs"
@@ -67,7 +87,7 @@ full_tail=(--proc /proc --dev /dev --tmpfs /tmp --tmpfs /var/tmp --tmpfs /run --
 if want 2; then
 echo "## 2. Launch of /usr/bin/true (median ms)"
 j="$out/launch.json"
-hf "$j" \
+hf_rounds "$j" \
   "$bin -- /usr/bin/true" \
   "bwrap ${full_head[*]} ${bw[*]} ${full_tail[*]} /usr/bin/true" \
   "$bin --mode chroot-only -- /usr/bin/true" \
