@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the tests use: compilers and patchelf for the ELF fixtures, util-linux for setpriv/unshare,
-# strace to show a closure-cache hit skips the scan and how the launcher starts its child.
-pkgs=(gcc gcc-multilib patchelf binutils util-linux fakeroot strace)
+# strace to show a closure-cache hit skips the scan and how the launcher starts its child; libc6-dev's
+# libc.a for the statically linked image (gcc pulls it in; named because the link needs it).
+pkgs=(gcc gcc-multilib libc6-dev patchelf binutils util-linux fakeroot strace)
 need=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p"); done
 if ((${#need[@]})); then
