@@ -52,15 +52,15 @@ internal static unsafe partial class Libc
     internal static bool TryFileTypeNoFollow(string path, out int type, out int errno)
     {
         statx_head st;
-        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &st) < 0)
-        {
-            type = 0;
-            errno = LastErrno;
-            return false;
-        }
-        type = st.stx_mode & S_IFMT;
-        errno = 0;
-        return true;
+        return TypeOf(statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &st), &st, out type, out errno);
+    }
+
+    /// <summary>The S_IFMT bits of a statx result, or false with the errno it set (SetLastError imports).</summary>
+    private static bool TypeOf(int result, statx_head* st, out int type, out int errno)
+    {
+        type = result < 0 ? 0 : st->stx_mode & S_IFMT;
+        errno = result < 0 ? LastErrno : 0;
+        return result >= 0;
     }
 
     [LibraryImport(Name, EntryPoint = "statx", SetLastError = true)]
@@ -75,17 +75,7 @@ internal static unsafe partial class Libc
         utf8[n] = 0;
         statx_head st;
         fixed (byte* p = utf8)
-        {
-            if (statx_at(dirfd, p, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &st) < 0)
-            {
-                type = 0;
-                errno = LastErrno;
-                return false;
-            }
-        }
-        type = st.stx_mode & S_IFMT;
-        errno = 0;
-        return true;
+            return TypeOf(statx_at(dirfd, p, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &st), &st, out type, out errno);
     }
 
     /// <summary>st_size of what <paramref name="fd"/> refers to, or -1.</summary>
