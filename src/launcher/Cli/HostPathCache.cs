@@ -82,8 +82,8 @@ public sealed class HostPathCache
     /// (<paramref name="path"/> is both joined): a statx relative to the directory, which stays open while
     /// consecutive lookups share it, so the kernel walks one name instead of the whole path (3000 sources out of
     /// one directory: one open instead of 3000 walks of every component). The directory is canonical (no symlink
-    /// in it), so the answer is the one a statx of the whole path would give.</summary>
-    /// Once many names of one directory have been asked for, it is read instead (<see cref="ListAfter"/>).</summary>
+    /// in it), so the answer is the one a statx of the whole path would give. Once many names of one directory
+    /// have been asked for, it is read instead (<see cref="ListAfter"/>).</summary>
     private bool TypeInDirectory(string directory, ReadOnlySpan<char> name, string path, out int type, out int errno)
     {
         if (name.Length > 255)

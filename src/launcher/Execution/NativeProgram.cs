@@ -17,6 +17,7 @@ internal sealed unsafe class NativeProgram : IDisposable
     private readonly List<StepInfo> _infos;
     private readonly List<ChildStep> _pending;
     private byte* _shared;
+    private int _sharedLength;
 
     /// <param name="steps">The expected step count: both lists are sized once (3000 binds grew them through
     /// twelve copies, 150 page faults of garbage).</param>
@@ -67,12 +68,14 @@ internal sealed unsafe class NativeProgram : IDisposable
         return p;
     }
 
-    /// <summary><see cref="Copy"/>, except that the same bytes as the previous call's return that copy again: the
+    /// <summary><see cref="Copy"/>, except that bytes equal to the previous call's get that same copy back: the
     /// consecutive binds out of one source directory share one string, which the child compares by pointer.</summary>
     public byte* SharedCopy(byte* bytes, int length)
     {
-        if (_shared != null && _shared[length] == 0 && new ReadOnlySpan<byte>(_shared, length).SequenceEqual(new ReadOnlySpan<byte>(bytes, length)))
+        // Compared by the remembered length: reading the previous copy past its own end could leave its block.
+        if (_shared != null && _sharedLength == length && new ReadOnlySpan<byte>(_shared, length).SequenceEqual(new ReadOnlySpan<byte>(bytes, length)))
             return _shared;
+        _sharedLength = length;
         return _shared = Copy(bytes, length);
     }
 
