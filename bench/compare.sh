@@ -28,7 +28,7 @@ median() { jq -r ".results[$2].median * 1000" "$1"; }          # ms
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 hf() { local json=$1; shift; hyperfine -N --warmup 5 --runs "$runs" --export-json "$json" "$@" >/dev/null 2>&1 \
        || hyperfine --warmup 5 --runs "$runs" --export-json "$json" "$@" >/dev/null; }
-# Like hf, but interleaved: hyperfine times all runs of one command before the next, so on this shared VM a
+# Like hf, but interleaved (sections 1 and 2): hyperfine times all runs of one command before the next, so on this shared VM a
 # drift in machine speed over the seconds a section takes lands on whichever command ran in the slow stretch
 # (same-command medians moved by 30% between runs here). hf_rounds runs rounds of 10 runs per command, the
 # command order reversed every other round, and writes the medians over all rounds' times in hf's JSON shape.
@@ -61,7 +61,7 @@ for p in /usr/bin/git /usr/bin/python3 /usr/bin/gdb /usr/lib/postgresql/15/bin/p
   [[ -x $p ]] || continue
   rp=$(realpath "$p"); j="$out/closure-$(basename "$p").json"
   n=$("$ldso" --list "$rp" | wc -l)
-  hf "$j" "$bin --print-closure $p" "$bin --no-closure-cache --print-closure $p" "$ldso --list $rp" "libtree -p -vv $rp" "ldd $rp"
+  hf_rounds "$j" "$bin --print-closure $p" "$bin --no-closure-cache --print-closure $p" "$ldso --list $rp" "libtree -p -vv $rp" "ldd $rp"
   c=$(median "$j" 0) v=$(median "$j" 1) l=$(median "$j" 2) t=$(median "$j" 3) d=$(median "$j" 4)
   printf '| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s | %s |\n' "$(basename "$p")" "$n" "$c" "$v" "$l" "$t" "$d" \
     "$(ratio "$c" "$l")" "$(ratio "$c" "$t")" "$(ratio "$c" "$d")"
