@@ -10,14 +10,15 @@ namespace ConfineExec.Launcher.CommandLine;
 public sealed class PropertyParser
 {
     /// <summary>Every directive accepted by <c>-p</c>, in the order --help lists them.</summary>
-    public static readonly IReadOnlyList<string> KnownNames =
+    public static IReadOnlyList<string> KnownNames => s_knownNames;
+
+    // An array, so the per-assignment lookup in Add walks it without an interface enumerator.
+    static readonly string[] s_knownNames =
     [
         .. ConfinementSwitches.Names,
         "User", "Group", "SupplementaryGroups", "BindPaths", "BindReadOnlyPaths",
         "StateDirectory", "RuntimeDirectory", "WorkingDirectory", "Environment", "UMask", "NoNewPrivileges",
     ];
-
-    static readonly string[] s_knownNames = [.. KnownNames];
 
     readonly Dictionary<string, bool> _switches = [];
     readonly List<BindSpec> _binds = [];
