@@ -73,37 +73,36 @@ public static class SystemdSyntax
     /// entries; <c>\:</c> is a literal colon; SRC and DEST must be absolute.</summary>
     public static List<BindSpec> ParseBindPaths(string name, string value, bool readOnly)
     {
-        if (value.Length > 1 && !value.Contains(':') && IsOneUnquotedEntry(value))
-        {
-            // One bare path (the usual form, thousands of times in one command line): what the loop below gives
-            // for a single field, without its split, field list and enumerator.
-            bool skip = value[0] == '-';
-            string path = skip ? value[1..] : value;
-            RequireAbsolute(name, path, "source");
-            path = NormalizePath(path);
-            return [new BindSpec(path, path, readOnly, skip, Recursive: true)];
-        }
+        // One bare path (the usual form, thousands of times in one command line) is its own single field: no
+        // split, field list or enumerator for it.
+        if (!value.Contains(':') && IsOneUnquotedEntry(value))
+            return [Entry(name, value, value, null, null, readOnly)];
         var specs = new List<BindSpec>();
         foreach (List<string> fields in SplitBindEntries(name, value))
         {
             if (fields.Count > 3) throw new UsageException(name, value, "expected [-]SRC[:DEST[:rbind|norbind]]");
-            string source = fields[0];
-            bool ignoreMissing = source.StartsWith('-');
-            if (ignoreMissing) source = source[1..];
-            string dest = fields.Count > 1 ? fields[1] : source;
-            bool recursive = true;
-            if (fields.Count == 3)
-                recursive = fields[2] switch
-                {
-                    "" or "rbind" => true,
-                    "norbind" => false,
-                    var o => throw new UsageException(name, o, "unknown bind option (expected rbind or norbind)"),
-                };
-            RequireAbsolute(name, source, "source");
-            RequireAbsolute(name, dest, "destination");
-            specs.Add(new BindSpec(NormalizePath(source), NormalizePath(dest), readOnly, ignoreMissing, recursive));
+            specs.Add(Entry(name, value, fields[0], fields.Count > 1 ? fields[1] : null, fields.Count == 3 ? fields[2] : null, readOnly));
         }
         return specs;
+    }
+
+    /// <summary>One <c>[-]SRC[:DEST[:OPTION]]</c> entry of <paramref name="value"/>, from its fields.</summary>
+    static BindSpec Entry(string name, string value, string source, string? dest, string? option, bool readOnly)
+    {
+        bool ignoreMissing = source.StartsWith('-');
+        if (ignoreMissing) source = source[1..];
+        bool recursive = option switch
+        {
+            null or "" or "rbind" => true,
+            "norbind" => false,
+            var o => throw new UsageException(name, o, "unknown bind option (expected rbind or norbind)"),
+        };
+        RequireAbsolute(name, source, "source");
+        source = NormalizePath(source);
+        if (dest is null)
+            return new BindSpec(source, source, readOnly, ignoreMissing, recursive);
+        RequireAbsolute(name, dest, "destination");
+        return new BindSpec(source, NormalizePath(dest), readOnly, ignoreMissing, recursive);
     }
 
     static IEnumerable<List<string>> SplitBindEntries(string name, string value)
