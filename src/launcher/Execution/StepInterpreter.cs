@@ -1028,10 +1028,10 @@ internal static unsafe class StepInterpreter
             return CloseAnd(fd, ChildFailure.RefusedSymlink | ChildFailure.NamePath);
         if (type == S_IFDIR)
         {
-            int dir;
+            int dir, failedFs;
             fixed (byte* zero = "0000\0"u8)
-                dir = NewFs(p, "tmpfs\0"u8, zero, null, attrs, out _);
-            if (dir < 0) return CloseAnd(fd, (int)SYS_fsmount | ChildFailure.NamePath);
+                dir = NewFs(p, "tmpfs\0"u8, zero, null, attrs, out failedFs);
+            if (dir < 0) return CloseAnd(fd, failedFs | ChildFailure.NamePath);
             return MoveOnto(dir, fd);
         }
         // The empty 0000 file is made in the root tmpfs, bound over the target, and unlinked (the bind keeps the
@@ -1042,8 +1042,8 @@ internal static unsafe class StepInterpreter
         {
             if (Sys(SYS_mknodat, p->RootFd, (long)name, S_IFREG, 0) < 0)
                 return CloseAnd(fd, (int)SYS_mknodat | ChildFailure.NamePath);
-            int mnt = CloneTree(p, p->RootFd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, attrs, out _);
-            int r = mnt < 0 ? CloseAnd(fd, (int)SYS_fsmount | ChildFailure.NamePath) : MoveOnto(mnt, fd);
+            int mnt = CloneTree(p, p->RootFd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, attrs, out int failed);
+            int r = mnt < 0 ? CloseAnd(fd, failed | ChildFailure.NamePath) : MoveOnto(mnt, fd);
             int saved = Errno();
             long unlinked = Sys(SYS_unlinkat, p->RootFd, (long)name, 0);
             if (r != 0) { SetErrno(saved); return r; } // report the bind's failure, not the clean-up's
