@@ -9,58 +9,183 @@ namespace ConfineExec.Launcher.CommandLine;
 /// ends the launcher's options and everything after it must reach PROGRAM untouched (<c>confine-exec ls -l</c>
 /// passes <c>-l</c> to ls), which a per-option parser cannot express.
 /// </summary>
+/// <remarks>
+/// A command line whose options are all in the plain spelling (<see cref="TryReadPlain"/>) is read without
+/// System.CommandLine: building its command and parsing one launch's options cost 0.3–0.4 ms of a 4.5 ms
+/// chroot-only launch (interleaved hyperfine; docs/cli-decisions.md, "Plain spelling"). For those command lines
+/// System.CommandLine would give exactly the same values (tests compare both readings); every other spelling,
+/// and every error, goes through System.CommandLine.
+/// </remarks>
 public sealed class CommandLineParser
 {
     /// <summary>Cap on the launcher's own tokens (bubblewrap's MAX_ARGS); PROGRAM's argv is not capped.</summary>
     public const int MaxLauncherTokens = 9000;
 
-    public Option<string> Mode { get; } = new("--mode") { Description = "full-apivfs (default) or chroot-only" };
-    public Option<string[]> Property { get; } = new("--property", "-p") { Description = "NAME=VALUE systemd directive" };
-    public Option<string[]> Package { get; } = new("--package") { Description = "extra path and its closure" };
-    public Option<bool> FullEnv { get; } = new("--full-env") { Arity = ArgumentArity.Zero };
-    public Option<string> ClosureFile { get; } = new("--closure-file");
-    public Option<string> BinSh { get; } = new("--bin-sh");
-    public Option<bool> AllowMissing { get; } = new("--allow-missing") { Arity = ArgumentArity.Zero };
-    public Option<bool> NewSession { get; } = new("--new-session") { Arity = ArgumentArity.Zero };
-    public Option<bool> NoClosureCache { get; } = new("--no-closure-cache") { Arity = ArgumentArity.Zero };
-    public Option<bool> PrintClosure { get; } = new("--print-closure") { Arity = ArgumentArity.Zero };
-    public Option<bool> Json { get; } = new("--json") { Arity = ArgumentArity.Zero };
-    public Option<bool> Explain { get; } = new("--explain") { Arity = ArgumentArity.Zero };
-    public Option<bool> DryRun { get; } = new("--dry-run") { Arity = ArgumentArity.Zero };
-    public Option<bool> EmitUnit { get; } = new("--emit-unit") { Arity = ArgumentArity.Zero };
-    public Option<bool> Help { get; } = new("--help", "-h") { Arity = ArgumentArity.Zero };
-    public Option<bool> Version { get; } = new("--version") { Arity = ArgumentArity.Zero };
+    private enum Arity { Flag, Value, List }
 
-    readonly Command _command;
-    readonly HashSet<string> _valueTaking = new(StringComparer.Ordinal);
+    /// <summary>One launcher option; its index in <see cref="s_options"/> is its <see cref="Given"/> slot.</summary>
+    private sealed record OptionSpec(string Name, string? Alias, Arity Arity, string? Description = null);
 
-    public CommandLineParser()
+    // The one list of the launcher's options: System.CommandLine's command and the plain reading both come from it.
+    private const int ModeOption = 0, PropertyOption = 1, PackageOption = 2, FullEnvOption = 3, ClosureFileOption = 4,
+        BinShOption = 5, AllowMissingOption = 6, NewSessionOption = 7, NoClosureCacheOption = 8, PrintClosureOption = 9,
+        JsonOption = 10, ExplainOption = 11, DryRunOption = 12, EmitUnitOption = 13, HelpOption = 14, VersionOption = 15;
+    private static readonly OptionSpec[] s_options =
+    [
+        new("--mode", null, Arity.Value, "full-apivfs (default) or chroot-only"),
+        new("--property", "-p", Arity.List, "NAME=VALUE systemd directive"),
+        new("--package", null, Arity.List, "extra path and its closure"),
+        new("--full-env", null, Arity.Flag),
+        new("--closure-file", null, Arity.Value),
+        new("--bin-sh", null, Arity.Value),
+        new("--allow-missing", null, Arity.Flag),
+        new("--new-session", null, Arity.Flag),
+        new("--no-closure-cache", null, Arity.Flag),
+        new("--print-closure", null, Arity.Flag),
+        new("--json", null, Arity.Flag),
+        new("--explain", null, Arity.Flag),
+        new("--dry-run", null, Arity.Flag),
+        new("--emit-unit", null, Arity.Flag),
+        new("--help", "-h", Arity.Flag),
+        new("--version", null, Arity.Flag),
+    ];
+
+    /// <summary>What the command line gave each option, by <see cref="s_options"/> index.</summary>
+    internal sealed class Given
     {
-        // A plain Command, not RootCommand: no implicit help/version options and no "[directive]" tokens.
-        _command = new Command("confine-exec") { TreatUnmatchedTokensAsErrors = true };
-        foreach (Option o in (Option[])[Mode, Property, Package, FullEnv, ClosureFile, BinSh, AllowMissing, NewSession,
-                                        NoClosureCache, PrintClosure, Json, Explain, DryRun, EmitUnit, Help, Version])
+        public readonly string?[] Values = new string?[s_options.Length];
+        public readonly List<string>?[] Lists = new List<string>?[s_options.Length];
+        public readonly bool[] Flags = new bool[s_options.Length];
+    }
+
+    /// <summary>Every name and alias of an option that takes a value (the token after it is that value).</summary>
+    private static readonly HashSet<string> s_valueTaking = ValueTakingNames();
+
+    private static HashSet<string> ValueTakingNames()
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (OptionSpec o in s_options)
         {
-            _command.Options.Add(o);
-            if (o.Arity.MaximumNumberOfValues > 0)
-            {
-                _valueTaking.Add(o.Name);
-                foreach (string alias in o.Aliases) _valueTaking.Add(alias);
-            }
+            if (o.Arity == Arity.Flag) continue;
+            names.Add(o.Name);
+            if (o.Alias is not null) names.Add(o.Alias);
         }
-        Property.AllowMultipleArgumentsPerToken = false;
-        Package.AllowMultipleArgumentsPerToken = false;
+        return names;
     }
 
     /// <summary>Parses argv. Throws <see cref="UsageException"/> for any syntax error.</summary>
-    public LaunchOptions Parse(IReadOnlyList<string> args)
+    public LaunchOptions Parse(IReadOnlyList<string> args) => Parse(args, plainReading: true);
+
+    /// <summary><paramref name="plainReading"/> false: System.CommandLine reads every command line (tests compare).</summary>
+    internal LaunchOptions Parse(IReadOnlyList<string> args, bool plainReading)
     {
         int programIndex = SplitProgram(args, out List<string> launcherTokens);
         if (launcherTokens.Count > MaxLauncherTokens)
             throw new UsageException("command line", $"{launcherTokens.Count} options", $"more than {MaxLauncherTokens}");
 
-        List<string>? properties = TakePlainProperties(ref launcherTokens);
-        ParseResult result = _command.Parse(launcherTokens, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        Given given = (plainReading ? TryReadPlain(launcherTokens) : null) ?? ReadWithSystemCommandLine(launcherTokens);
+        if (given.Flags[HelpOption]) return new LaunchOptions { Action = LauncherAction.Help };
+        if (given.Flags[VersionOption]) return new LaunchOptions { Action = LauncherAction.Version };
+
+        var options = new LaunchOptions
+        {
+            Mode = ParseMode(given.Values[ModeOption]),
+            Packages = given.Lists[PackageOption] is { } packages ? [.. packages.Select(p => RequireNonEmpty("--package", p))] : [],
+            FullEnv = given.Flags[FullEnvOption],
+            ClosureFile = given.Values[ClosureFileOption] is { } cf ? RequireNonEmpty("--closure-file", cf) : null,
+            BinSh = ParseBinSh(given.Values[BinShOption]),
+            AllowMissing = given.Flags[AllowMissingOption],
+            NewSession = given.Flags[NewSessionOption],
+            NoClosureCache = given.Flags[NoClosureCacheOption],
+            Action = ParseAction(given),
+            Json = given.Flags[JsonOption],
+        };
+        if (options.Json && options.Action != LauncherAction.PrintClosure)
+            throw new UsageException("option", "--json", "only applies to --print-closure");
+
+        // Always applied: it also sets the switches from the mode.
+        var propertyParser = new PropertyParser();
+        foreach (string p in given.Lists[PropertyOption] ?? []) propertyParser.Add(p);
+        options = propertyParser.ApplyTo(options);
+
+        if (programIndex >= args.Count)
+            throw new UsageException("command line", "PROGRAM", "missing: give the program to run after the options (see --help)");
+        if (args[programIndex].Length == 0)
+            throw new UsageException("command line", "PROGRAM", "empty program name");
+        return options with { Program = args[programIndex], Arguments = [.. args.Skip(programIndex + 1)] };
+    }
+
+    /// <summary>
+    /// The options of a command line in the plain spelling, else null. Plain: every token is an option's exact
+    /// name or alias (no <c>--name=VALUE</c>, <c>-pVALUE</c> or <c>-p:VALUE</c>); an option that takes a value is
+    /// followed by one that is not empty and does not start with '-' or '@'; no option but a repeatable one is
+    /// given twice; no --help or --version. System.CommandLine gives such a command line exactly these values:
+    /// each option's value is the token after it, a repeatable option's values come in command-line order, and a
+    /// flag given is true. Anything else — including every mistake — is left to System.CommandLine, which decides
+    /// and reports.
+    /// </summary>
+    internal static Given? TryReadPlain(List<string> tokens)
+    {
+        var given = new Given();
+        var seen = new bool[s_options.Length];
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            int option = IndexOfOption(tokens[i]);
+            if (option < 0 || option == HelpOption || option == VersionOption) return null;
+            OptionSpec spec = s_options[option];
+            if (seen[option] && spec.Arity != Arity.List) return null;
+            seen[option] = true;
+            if (spec.Arity == Arity.Flag)
+            {
+                given.Flags[option] = true;
+                continue;
+            }
+            if (i + 1 == tokens.Count) return null;
+            string value = tokens[++i];
+            if (value.Length == 0 || value[0] == '-' || value[0] == '@') return null;
+            if (spec.Arity == Arity.Value)
+                given.Values[option] = value;
+            else
+                (given.Lists[option] ??= []).Add(value);
+        }
+        return given;
+    }
+
+    /// <summary>Whether <paramref name="args"/> is read without System.CommandLine (for tests).</summary>
+    internal static bool ReadsPlainly(IReadOnlyList<string> args)
+    {
+        SplitProgram(args, out List<string> launcherTokens);
+        return TryReadPlain(launcherTokens) is not null;
+    }
+
+    private static int IndexOfOption(string token)
+    {
+        for (int i = 0; i < s_options.Length; i++)
+            if (token == s_options[i].Name || token == s_options[i].Alias) return i;
+        return -1;
+    }
+
+    /// <summary>System.CommandLine's reading of the launcher's tokens; throws <see cref="UsageException"/> for its errors.</summary>
+    private static Given ReadWithSystemCommandLine(List<string> tokens)
+    {
+        // A plain Command, not RootCommand: no implicit help/version options and no "[directive]" tokens.
+        var command = new Command("confine-exec") { TreatUnmatchedTokensAsErrors = true };
+        var symbols = new Option[s_options.Length];
+        for (int i = 0; i < s_options.Length; i++)
+        {
+            OptionSpec spec = s_options[i];
+            string[] aliases = spec.Alias is null ? [] : [spec.Alias];
+            symbols[i] = spec.Arity switch
+            {
+                Arity.Flag => new Option<bool>(spec.Name, aliases) { Arity = ArgumentArity.Zero, Description = spec.Description },
+                Arity.Value => new Option<string>(spec.Name, aliases) { Description = spec.Description },
+                _ => new Option<string[]>(spec.Name, aliases) { AllowMultipleArgumentsPerToken = false, Description = spec.Description },
+            };
+            command.Options.Add(symbols[i]);
+        }
+
+        List<string>? properties = TakePlainProperties(ref tokens);
+        ParseResult result = command.Parse(tokens, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (result.UnmatchedTokens.Count > 0)
             throw new UsageException("option", result.UnmatchedTokens[0], "unknown option (see --help)");
         if (result.Errors.Count > 0)
@@ -71,34 +196,18 @@ public sealed class CommandLineParser
             throw new UsageException("option", "command line", error.Message.TrimEnd('.'));
         }
 
-        if (result.GetValue(Help)) return new LaunchOptions { Action = LauncherAction.Help };
-        if (result.GetValue(Version)) return new LaunchOptions { Action = LauncherAction.Version };
-
-        var options = new LaunchOptions
+        var given = new Given();
+        for (int i = 0; i < s_options.Length; i++)
         {
-            Mode = ParseMode(result.GetValue(Mode)),
-            Packages = [.. (result.GetValue(Package) ?? []).Select(p => RequireNonEmpty("--package", p))],
-            FullEnv = result.GetValue(FullEnv),
-            ClosureFile = result.GetValue(ClosureFile) is { } cf ? RequireNonEmpty("--closure-file", cf) : null,
-            BinSh = ParseBinSh(result.GetValue(BinSh)),
-            AllowMissing = result.GetValue(AllowMissing),
-            NewSession = result.GetValue(NewSession),
-            NoClosureCache = result.GetValue(NoClosureCache),
-            Action = ParseAction(result),
-            Json = result.GetValue(Json),
-        };
-        if (options.Json && options.Action != LauncherAction.PrintClosure)
-            throw new UsageException("option", "--json", "only applies to --print-closure");
-
-        var propertyParser = new PropertyParser();
-        foreach (string p in properties ?? (IEnumerable<string>)(result.GetValue(Property) ?? [])) propertyParser.Add(p);
-        options = propertyParser.ApplyTo(options);
-
-        if (programIndex >= args.Count)
-            throw new UsageException("command line", "PROGRAM", "missing: give the program to run after the options (see --help)");
-        if (args[programIndex].Length == 0)
-            throw new UsageException("command line", "PROGRAM", "empty program name");
-        return options with { Program = args[programIndex], Arguments = [.. args.Skip(programIndex + 1)] };
+            switch (symbols[i])
+            {
+                case Option<bool> flag: given.Flags[i] = result.GetValue(flag); break;
+                case Option<string> value: given.Values[i] = result.GetValue(value); break;
+                case Option<string[]> list when result.GetValue(list) is { Length: > 0 } values: given.Lists[i] = [.. values]; break;
+            }
+        }
+        if (properties is not null) given.Lists[PropertyOption] = properties;
+        return given;
     }
 
     /// <summary>
@@ -110,7 +219,7 @@ public sealed class CommandLineParser
     /// like <c>-x</c> or <c>--</c>, for -p or any option that takes one) leaves the tokens untouched (null) for
     /// System.CommandLine to parse and report.
     /// </summary>
-    List<string>? TakePlainProperties(ref List<string> tokens)
+    private static List<string>? TakePlainProperties(ref List<string> tokens)
     {
         int pairs = 0;
         for (int i = 0; i < tokens.Count; i++)
@@ -124,7 +233,7 @@ public sealed class CommandLineParser
             }
             else if (t.StartsWith("-p", StringComparison.Ordinal) || t.StartsWith("--property", StringComparison.Ordinal))
                 return null;
-            else if (_valueTaking.Contains(t))
+            else if (s_valueTaking.Contains(t))
             {
                 if (i + 1 < tokens.Count && tokens[i + 1].StartsWith('-')) return null; // System.CommandLine decides
                 i++; // another option's value
@@ -141,7 +250,7 @@ public sealed class CommandLineParser
             else
             {
                 rest.Add(t);
-                if (_valueTaking.Contains(t) && i + 1 < tokens.Count) rest.Add(tokens[++i]);
+                if (s_valueTaking.Contains(t) && i + 1 < tokens.Count) rest.Add(tokens[++i]);
             }
         }
         tokens = rest;
@@ -150,7 +259,7 @@ public sealed class CommandLineParser
 
     /// <summary>Returns the index of PROGRAM in <paramref name="args"/> (args.Count if none) and the launcher's
     /// own tokens before it, without a terminating <c>--</c>.</summary>
-    int SplitProgram(IReadOnlyList<string> args, out List<string> launcherTokens)
+    private static int SplitProgram(IReadOnlyList<string> args, out List<string> launcherTokens)
     {
         launcherTokens = [];
         int i = 0;
@@ -162,7 +271,7 @@ public sealed class CommandLineParser
             launcherTokens.Add(a);
             i++;
             // "--mode chroot-only" takes the next token; "--mode=chroot-only" does not.
-            if (_valueTaking.Contains(a) && i < args.Count) launcherTokens.Add(args[i++]);
+            if (s_valueTaking.Contains(a) && i < args.Count) launcherTokens.Add(args[i++]);
         }
         return i;
     }
@@ -185,13 +294,13 @@ public sealed class CommandLineParser
     static string RequireNonEmpty(string what, string value) =>
         value.Length > 0 ? value : throw new UsageException(what, value, "empty path");
 
-    LauncherAction ParseAction(ParseResult result)
+    private static LauncherAction ParseAction(Given given)
     {
         var chosen = new List<(string Name, LauncherAction Action)>();
-        if (result.GetValue(DryRun)) chosen.Add(("--dry-run", LauncherAction.DryRun));
-        if (result.GetValue(PrintClosure)) chosen.Add(("--print-closure", LauncherAction.PrintClosure));
-        if (result.GetValue(Explain)) chosen.Add(("--explain", LauncherAction.Explain));
-        if (result.GetValue(EmitUnit)) chosen.Add(("--emit-unit", LauncherAction.EmitUnit));
+        if (given.Flags[DryRunOption]) chosen.Add(("--dry-run", LauncherAction.DryRun));
+        if (given.Flags[PrintClosureOption]) chosen.Add(("--print-closure", LauncherAction.PrintClosure));
+        if (given.Flags[ExplainOption]) chosen.Add(("--explain", LauncherAction.Explain));
+        if (given.Flags[EmitUnitOption]) chosen.Add(("--emit-unit", LauncherAction.EmitUnit));
         if (chosen.Count > 1)
             throw new UsageException("option", string.Join(" ", chosen.Select(c => c.Name)), "mutually exclusive");
         return chosen.Count == 1 ? chosen[0].Action : LauncherAction.Run;

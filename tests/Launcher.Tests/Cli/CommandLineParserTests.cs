@@ -38,6 +38,70 @@ public class CommandLineParserTests
         Assert.Equal("ls", o.Program);
     }
 
+    /// <summary>Command lines in the plain spelling, which are read without System.CommandLine.</summary>
+    public static TheoryData<string[]> PlainCommandLines => new()
+    {
+        { ["ls"] },
+        { ["--", "/usr/bin/true"] },
+        { ["--mode", "chroot-only", "--", "/usr/bin/true", "-x", "--mode"] },
+        { ["--mode", "full-apivfs", "-p", "PrivateTmp=no", "-p", "User=nobody", "--property", "BindReadOnlyPaths=/etc", "ls", "-l"] },
+        { ["-p", "Environment=A=1 \"B=two words\"", "-p", "Environment=", "-p", "UMask=0077", "sh", "-c", "echo ok"] },
+        { ["--package", "/opt/a", "--package", "/opt/b", "--full-env", "--closure-file", "/tmp/paths", "--bin-sh", "none", "git"] },
+        { ["--allow-missing", "--new-session", "--no-closure-cache", "--dry-run", "--bin-sh", "/usr/bin/bash", "ls"] },
+        { ["--print-closure", "--json", "/usr/bin/gdb"] },
+        { ["--explain", "-p", "WorkingDirectory=~", "ls"] },
+        { ["--emit-unit", "-p", "User=svc", "-p", "SupplementaryGroups=audio video", "--mode", "chroot-only", "ls"] },
+        { ["-p", "PrivateUsers=yes", "-p", "PrivateUsers=", "-p", "BindPaths=-/nope:/x:norbind", "--", "--weird-name"] },
+    };
+
+    /// <summary>The plain reading gives exactly what System.CommandLine gives for the same command line.</summary>
+    [Theory]
+    [MemberData(nameof(PlainCommandLines))]
+    public void Parse_PlainSpelling_ReadWithoutSystemCommandLineAsItWould(string[] args)
+    {
+        Assert.True(CommandLineParser.ReadsPlainly(args));
+        var parser = new CommandLineParser();
+        Assert.Equal(Describe(parser.Parse(args, plainReading: false)), Describe(parser.Parse(args)));
+    }
+
+    /// <summary>Any other spelling, and anything System.CommandLine might read otherwise or reject.</summary>
+    public static TheoryData<string[]> OtherCommandLines => new()
+    {
+        { ["--mode=chroot-only", "ls"] },
+        { ["-p=User=a", "ls"] },
+        { ["-pUser=a", "ls"] },
+        { ["--property:User=a", "ls"] },
+        { ["--mode", "chroot-only", "--mode", "full-apivfs", "ls"] },
+        { ["--json", "--json", "--print-closure", "ls"] },
+        { ["--bin-sh", "-x", "ls"] },
+        { ["--package", "", "ls"] },
+        { ["--closure-file", "@list", "ls"] },
+        { ["--mode"] },
+        { ["--frob", "ls"] },
+        { ["--help"] },
+        { ["-h", "ls"] },
+        { ["--version"] },
+    };
+
+    /// <summary>These are left to System.CommandLine, which decides and reports.</summary>
+    [Theory]
+    [MemberData(nameof(OtherCommandLines))]
+    public void Parse_OtherSpelling_LeftToSystemCommandLine(string[] args)
+    {
+        Assert.False(CommandLineParser.ReadsPlainly(args));
+    }
+
+    /// <summary>Every field of <paramref name="o"/>, lists and sets spelled out (the record's equality compares
+    /// them by reference).</summary>
+    static string Describe(LaunchOptions o) => string.Join("\n",
+        $"mode={o.Mode} switches={o.Switches} overridden={string.Join(",", o.OverriddenSwitches.Order(StringComparer.Ordinal))}",
+        $"user={o.User} group={o.Group} groups={string.Join(",", o.SupplementaryGroups)}",
+        $"binds={string.Join(";", o.Binds)} state={string.Join(",", o.StateDirectories)} runtime={string.Join(",", o.RuntimeDirectories)}",
+        $"wd={o.WorkingDirectory} env={string.Join(";", o.Environment)} umask={o.Umask} nnp={o.NoNewPrivileges}",
+        $"packages={string.Join(",", o.Packages)} fullenv={o.FullEnv} closurefile={o.ClosureFile} binsh={o.BinSh}",
+        $"allowmissing={o.AllowMissing} newsession={o.NewSession} nocache={o.NoClosureCache} action={o.Action} json={o.Json}",
+        $"properties={string.Join(";", o.Properties)} program={o.Program} args={string.Join("\u0001", o.Arguments)}");
+
     [Fact]
     public void Parse_Defaults_AreFullApiVfsWithBinSh()
     {
