@@ -12,10 +12,10 @@ public static class Program
         // handling (a thread, a pipe, ioctls: measured 0.2 M instructions and 28 syscalls per start), and
         // Console.Out issues a write(2) per line. Cli flushes stdout before it executes a plan.
         var encoding = new UTF8Encoding(false);
-        // Created on the first write: a launch writes nothing to stdout. 16 Ki chars keeps its buffers (32 KiB,
+        // Both created on the first write: a launch that succeeds writes nothing. 16 Ki chars keeps its buffers (32 KiB,
         // 48 KiB) on the small-object heap; 64 Ki made them two large-object allocations, a region committed each.
         var stdout = new Output.LazyWriter(() => new StreamWriter(new Output.DescriptorStream(1), encoding, 16384), encoding);
-        var stderr = new StreamWriter(new Output.DescriptorStream(2), encoding, 1024) { AutoFlush = true };
+        var stderr = new Output.LazyWriter(() => new StreamWriter(new Output.DescriptorStream(2), encoding, 1024) { AutoFlush = true }, encoding);
         int code = CommandLine.Cli.Run(args, stdout, stderr);
         try
         {
