@@ -25,6 +25,10 @@ public sealed record CliServices
     /// <c>--no-closure-cache</c>). Off unless asked for: only the real command (<see cref="Cli.Run(string[], TextWriter, TextWriter)"/>)
     /// turns it on, so no in-process test reads or writes a cache it did not choose.</summary>
     public bool UseClosureCache { get; init; }
+    /// <summary>Whether a launch that will fork starts its no-GC region right after parsing
+    /// (<see cref="PlanExecutor.BeginNoGcRegionEarly"/>). Only the real command: an in-process test host is left
+    /// in normal GC mode.</summary>
+    public bool EarlyNoGcRegion { get; init; }
     /// <summary>Existence check for --full-env candidates.</summary>
     public Func<string, bool> PathExists { get; init; } = p => File.Exists(p) || Directory.Exists(p);
 
@@ -43,7 +47,7 @@ public sealed record CliServices
 public static class Cli
 {
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
-        Run(args, stdout, stderr, new CliServices { UseClosureCache = true });
+        Run(args, stdout, stderr, new CliServices { UseClosureCache = true, EarlyNoGcRegion = true });
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, CliServices services)
     {
@@ -85,6 +89,10 @@ public static class Cli
             case LauncherAction.Version: stdout.WriteLine(HelpText.Version); return 0;
         }
 
+        // A launch that forks (PrivateUsers=, or not root) needs a no-GC region at the fork; it is cheapest now.
+        if (services.EarlyNoGcRegion && options.Action == LauncherAction.Run
+            && (options.Switches.PrivateUsers || !Environment.IsPrivilegedProcess))
+            PlanExecutor.BeginNoGcRegionEarly();
         Closure closure = ComputeClosure(options, services, out List<string> warnings);
         foreach (string w in warnings) stderr.WriteLine("confine-exec: warning: " + w);
 

@@ -95,6 +95,22 @@ public static unsafe class PlanExecutor
     /// <summary>Tests force the pre-6.15 path (open_tree + mount_setattr) with CONFINE_EXEC_TEST_NO_OPEN_TREE_ATTR=1.</summary>
     private static bool UseOpenTreeAttr() => Environment.GetEnvironmentVariable("CONFINE_EXEC_TEST_NO_OPEN_TREE_ATTR") != "1";
 
+    /// <summary>What may be allocated, by any thread, between the no-GC region's start and the fork.</summary>
+    private const int NoGcRegionBytes = 1 << 20;
+
+    /// <summary>
+    /// Starts the no-GC region that <see cref="Start"/> needs now, while the heap is nearly empty: starting one
+    /// collects first, and a collection then has almost nothing to mark or move (measured: a default launch
+    /// 0.24 ms faster than starting it at the fork, interleaved hyperfine). Start re-checks and starts one again
+    /// if allocations since have used it up (a large plan: thousands of binds).
+    /// </summary>
+    public static void BeginNoGcRegionEarly()
+    {
+        if (System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) return;
+        try { GC.TryStartNoGCRegion(NoGcRegionBytes); }
+        catch (InvalidOperationException) { }
+    }
+
     /// <summary>
     /// Starts the child with every signal blocked on this thread (so no runtime handler runs in the child before
     /// it resets them) inside a no-GC region; the child never returns here. <paramref name="shareMemory"/>: the
@@ -109,7 +125,7 @@ public static unsafe class PlanExecutor
         ulong saved = SetSignalMask(SIG_SETMASK, all);
         ChildProgram* p = program.Seal(reportWrite, syncRead, saved, UseOpenat2(), UseOpenTreeAttr());
         bool noGc = false;
-        try { noGc = GC.TryStartNoGCRegion(1 << 20); }
+        try { noGc = System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion || GC.TryStartNoGCRegion(NoGcRegionBytes); }
         catch (InvalidOperationException) { }
         int pid;
         try
