@@ -86,6 +86,10 @@ full_tail=(--proc /proc --dev /dev --tmpfs /tmp --tmpfs /var/tmp --tmpfs /run --
 # 2. Launch ----------------------------------------------------------------------------------------
 if want 2; then
 echo "## 2. Launch of /usr/bin/true (median ms)"
+# The .NET floor: a native-AOT program built like confine-exec that makes the chroot-only mount calls for the same
+# list and nothing else (bench/LaunchFloor), so the row shows what the runtime and the kernel work alone cost.
+floor=$work/floor/launch-floor
+dotnet publish bench/LaunchFloor -c Release -o "$work/floor" --nologo -v quiet >/dev/null
 j="$out/launch.json"
 hf_rounds "$j" \
   "$bin -- /usr/bin/true" \
@@ -93,11 +97,13 @@ hf_rounds "$j" \
   "$bin --mode chroot-only -- /usr/bin/true" \
   "bwrap --tmpfs / ${bw[*]} --remount-ro / /usr/bin/true" \
   "unshare -Urm /usr/bin/true" \
-  "/usr/bin/true"
-ce=$(median "$j" 0) bf=$(median "$j" 1) cc=$(median "$j" 2) bc=$(median "$j" 3) us=$(median "$j" 4) tr=$(median "$j" 5)
+  "/usr/bin/true" \
+  "$floor ${bw[*]} -- /usr/bin/true"
+ce=$(median "$j" 0) bf=$(median "$j" 1) cc=$(median "$j" 2) bc=$(median "$j" 3) us=$(median "$j" 4) tr=$(median "$j" 5) fl=$(median "$j" 6)
 printf '| mode | confine-exec | bwrap | ratio | unshare -Urm (floor) | plain true |\n|---|---|---|---|---|---|\n'
 printf '| full-apivfs | %.2f | %.2f | %s | %.2f | %.2f |\n' "$ce" "$bf" "$(ratio "$ce" "$bf")" "$us" "$tr"
 printf '| chroot-only | %.2f | %.2f | %s | | |\n' "$cc" "$bc" "$(ratio "$cc" "$bc")"
+printf '| .NET floor: chroot-only mount calls only (bench/LaunchFloor) | %.2f | %.2f | %s | | |\n' "$fl" "$bc" "$(ratio "$fl" "$bc")"
 echo
 fi
 
