@@ -159,7 +159,7 @@ public static class Cli
                    && ClosureCacheLocation.Find(services.Environment, Environment.IsPrivilegedProcess) is { } at
                    ? ClosureCache.Open(at.Path, at.CreateParents) : null)
             closure = cache is not null ? cache.GetOrBuild(request, services.BuildClosure) : services.BuildClosure(request);
-        warnings = [.. closure.Warnings];
+        warnings = new List<string>(closure.Warnings);
         if (options.ClosureFile is null) return closure;
 
         var paths = new HashSet<string>(closure.Entries.Select(e => e.Path), StringComparer.Ordinal);

@@ -58,20 +58,9 @@ public sealed class CommandLineParser
         public readonly bool[] Flags = new bool[s_options.Length];
     }
 
-    /// <summary>Every name and alias of an option that takes a value (the token after it is that value).</summary>
-    private static readonly HashSet<string> s_valueTaking = ValueTakingNames();
-
-    private static HashSet<string> ValueTakingNames()
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (OptionSpec o in s_options)
-        {
-            if (o.Arity == Arity.Flag) continue;
-            names.Add(o.Name);
-            if (o.Alias is not null) names.Add(o.Alias);
-        }
-        return names;
-    }
+    /// <summary>Whether <paramref name="token"/> is the name or alias of an option that takes a value (the token
+    /// after it is that value).</summary>
+    private static bool TakesValue(string token) => IndexOfOption(token) is int i and >= 0 && s_options[i].Arity != Arity.Flag;
 
     /// <summary>Parses argv. Throws <see cref="UsageException"/> for any syntax error.</summary>
     public LaunchOptions Parse(IReadOnlyList<string> args) => Parse(args, plainReading: true);
@@ -112,7 +101,9 @@ public sealed class CommandLineParser
             throw new UsageException("command line", "PROGRAM", "missing: give the program to run after the options (see --help)");
         if (args[programIndex].Length == 0)
             throw new UsageException("command line", "PROGRAM", "empty program name");
-        return options with { Program = args[programIndex], Arguments = [.. args.Skip(programIndex + 1)] };
+        var arguments = new string[args.Count - programIndex - 1];
+        for (int i = 0; i < arguments.Length; i++) arguments[i] = args[programIndex + 1 + i];
+        return options with { Program = args[programIndex], Arguments = arguments };
     }
 
     /// <summary>
@@ -233,7 +224,7 @@ public sealed class CommandLineParser
             }
             else if (t.StartsWith("-p", StringComparison.Ordinal) || t.StartsWith("--property", StringComparison.Ordinal))
                 return null;
-            else if (s_valueTaking.Contains(t))
+            else if (TakesValue(t))
             {
                 if (i + 1 < tokens.Count && tokens[i + 1].StartsWith('-')) return null; // System.CommandLine decides
                 i++; // another option's value
@@ -250,7 +241,7 @@ public sealed class CommandLineParser
             else
             {
                 rest.Add(t);
-                if (s_valueTaking.Contains(t) && i + 1 < tokens.Count) rest.Add(tokens[++i]);
+                if (TakesValue(t) && i + 1 < tokens.Count) rest.Add(tokens[++i]);
             }
         }
         tokens = rest;
@@ -271,7 +262,7 @@ public sealed class CommandLineParser
             launcherTokens.Add(a);
             i++;
             // "--mode chroot-only" takes the next token; "--mode=chroot-only" does not.
-            if (s_valueTaking.Contains(a) && i < args.Count) launcherTokens.Add(args[i++]);
+            if (TakesValue(a) && i < args.Count) launcherTokens.Add(args[i++]);
         }
         return i;
     }

@@ -113,22 +113,27 @@ public sealed class PropertyParser
     public LaunchOptions ApplyTo(LaunchOptions options)
     {
         var switches = ConfinementSwitches.For(options.Mode);
-        foreach (var (name, value) in _switches) switches = switches.With(name, value);
+        var overridden = new HashSet<string>();
+        foreach (var (name, value) in _switches)
+        {
+            switches = switches.With(name, value);
+            overridden.Add(name);
+        }
         return options with
         {
             Switches = switches,
-            OverriddenSwitches = new HashSet<string>(_switches.Keys),
+            OverriddenSwitches = overridden,
             User = _user,
             Group = _group,
-            SupplementaryGroups = [.. _supplementaryGroups],
-            Binds = [.. _binds],
-            StateDirectories = [.. _stateDirectories],
-            RuntimeDirectories = [.. _runtimeDirectories],
+            SupplementaryGroups = _supplementaryGroups.ToArray(),
+            Binds = _binds.ToArray(),
+            StateDirectories = _stateDirectories.ToArray(),
+            RuntimeDirectories = _runtimeDirectories.ToArray(),
             WorkingDirectory = _workingDirectory,
-            Environment = [.. _environment],
+            Environment = _environment.ToArray(),
             Umask = _umask,
             NoNewPrivileges = _noNewPrivileges,
-            Properties = [.. _properties],
+            Properties = _properties.ToArray(),
         };
     }
 }

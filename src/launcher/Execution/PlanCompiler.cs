@@ -89,7 +89,7 @@ internal static unsafe class PlanCompiler
                 n.Add(new ChildStep { Op = ChildOp.DefaultSigpipe }, "reset SIGPIPE");
             // Socket activation: sd_listen_fds() checks LISTEN_PID against its own pid, which in a forked child
             // only the child knows. The entry gets room for any pid and the child writes its pid into it.
-            List<string> environment = [.. plan.Environment];
+            var environment = new List<string>(plan.Environment);
             int listenPid = forked && plan.PassFds > 0 ? environment.FindIndex(e => e.StartsWith("LISTEN_PID=", StringComparison.Ordinal)) : -1;
             if (listenPid >= 0)
                 environment[listenPid] = "LISTEN_PID=" + new string(' ', 20);
@@ -132,8 +132,12 @@ internal static unsafe class PlanCompiler
     private static bool IsSingleId(IReadOnlyList<IdMapping> map, uint outside) =>
         map.Count == 1 && map[0].Count == 1 && map[0].Outside == outside;
 
-    internal static string MapText(IReadOnlyList<IdMapping> map) =>
-        string.Concat(map.Select(m => m + "\n"));
+    internal static string MapText(IReadOnlyList<IdMapping> map)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (IdMapping m in map) text.Append(m.ToString()).Append('\n');
+        return text.ToString();
+    }
 
     /// <summary>The plan's paths as native steps. Destination fields: Path (full), Parent, Leaf (null for "/").</summary>
     private static void AddOp(NativeProgram n, SetupOp op)
@@ -239,7 +243,7 @@ internal static unsafe class PlanCompiler
             throw new LaunchException("plan: in-process execution cannot create a user namespace (the process is multi-threaded)");
         if (plan.Ops.Count == 0 || plan.Ops[0] is not RootTmpfsOp)
             throw new LaunchException("plan: the first setup operation must be root-tmpfs");
-        if (plan.Ops.Skip(1).Any(o => o is RootTmpfsOp))
+        if (PlanValidator.RootTmpfsAfterFirst(plan.Ops))
             throw new LaunchException("plan: root-tmpfs may appear only once");
         if (plan.Argv.Count == 0)
             throw new LaunchException("plan: empty argv");
@@ -250,7 +254,9 @@ internal static unsafe class PlanCompiler
         }
         CheckInRoot(null, plan.WorkingDirectory);
         CheckNoNul("exec", plan.ExecPath);
-        foreach (string s in plan.Argv.Concat(plan.Environment))
+        foreach (string s in plan.Argv)
+            CheckNoNul("argument", s);
+        foreach (string s in plan.Environment)
             CheckNoNul("argument", s);
     }
 

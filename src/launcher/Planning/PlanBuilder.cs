@@ -146,7 +146,7 @@ public static class PlanBuilder
         {
             // In-process means execve replaces confine-exec: nobody would be left to remove a RuntimeDirectory=
             // when PROGRAM exits (systemd removes it when the unit stops), so that needs the supervisor.
-            Strategy = privileged && !sw.PrivateUsers && !hostDirs.Any(d => d.RemoveOnExit)
+            Strategy = privileged && !sw.PrivateUsers && !hostDirs.Exists(d => d.RemoveOnExit)
                 ? ExecutionStrategy.InProcess : ExecutionStrategy.ForkedChild,
             UserNamespace = userns,
             UidMap = uidMap,
@@ -204,7 +204,9 @@ public static class PlanBuilder
             bool linkSuffices = links.Resolve(path) == bind.Source && bound.Contains(bind.Source);
             byPath[path] = linkSuffices ? link : bind;
         }
-        return [.. order.Select(p => (p, byPath[p]))];
+        var ops = new List<(string Path, SetupOp Op)>(order.Count);
+        foreach (string p in order) ops.Add((p, byPath[p]));
+        return ops;
     }
 
     /// <summary>A bind source resolved on the host (DESIGN §4): the longest prefix that exists is resolved, a missing
@@ -276,7 +278,9 @@ public static class PlanBuilder
             string real = new ClosureLinks(request.Closure.Entries).Resolve(request.Closure.ProgramPath) ?? request.Closure.ProgramPath;
             Set("LD_ORIGIN_PATH", ParentOf(real));
         }
-        return [.. env.Select(kv => kv.Key + "=" + kv.Value)];
+        var entries = new List<string>(env.Count);
+        foreach (var (key, value) in env) entries.Add(key + "=" + value);
+        return entries;
     }
 
     public static string ParentOf(string path)

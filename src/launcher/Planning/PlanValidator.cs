@@ -9,12 +9,13 @@ public static class PlanValidator
     /// <summary>Throws <see cref="PlanValidationException"/> on the first broken rule.</summary>
     public static void Validate(LaunchPlan plan, HostFacts host)
     {
-        if (plan.Ops.Count == 0 || plan.Ops[0] is not RootTmpfsOp || plan.Ops.Skip(1).Any(o => o is RootTmpfsOp))
+        if (plan.Ops.Count == 0 || plan.Ops[0] is not RootTmpfsOp || RootTmpfsAfterFirst(plan.Ops))
             throw new PlanValidationException("ops", "the root tmpfs must be the first operation and appear once");
 
         var claimed = new Dictionary<string, SetupOp>(plan.Ops.Count, StringComparer.Ordinal);
         // StateDirectory=/RuntimeDirectory= sources are created by the executor before the mounts.
-        var created = new HashSet<string>(plan.HostDirectories.Select(d => d.Path), StringComparer.Ordinal);
+        var created = new HashSet<string>(StringComparer.Ordinal);
+        foreach (HostDirectory d in plan.HostDirectories) created.Add(d.Path);
         for (int i = 1; i < plan.Ops.Count; i++)
         {
             SetupOp op = plan.Ops[i];
@@ -67,8 +68,22 @@ public static class PlanValidator
             RequireCanonical(d.Path, "host directory");
     }
 
-    static bool Maps(IReadOnlyList<IdMapping> map, uint id) =>
-        map.Any(m => id >= m.Inside && id - m.Inside < m.Count);
+    static bool Maps(IReadOnlyList<IdMapping> map, uint id)
+    {
+        foreach (IdMapping m in map)
+            if (id >= m.Inside && id - m.Inside < m.Count) return true;
+        return false;
+    }
+
+    // Loops, not LINQ, on every launch's path: each LINQ call over these interface-typed lists was a generic
+    // dispatch resolved on first use, in a process that only ever makes the first use (docs/cli-decisions.md,
+    // "Start-up").
+    internal static bool RootTmpfsAfterFirst(IReadOnlyList<SetupOp> ops)
+    {
+        for (int i = 1; i < ops.Count; i++)
+            if (ops[i] is RootTmpfsOp) return true;
+        return false;
+    }
 
     /// <summary>Absolute, no empty, <c>.</c> or <c>..</c> components, no trailing slash.</summary>
     static void RequireCanonical(string path, string role)
