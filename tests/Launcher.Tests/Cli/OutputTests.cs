@@ -8,6 +8,35 @@ namespace ConfineExec.Launcher.Tests.CliTests;
 public class OutputTests
 {
     [Fact]
+    public void LazyWriter_NothingWritten_NeverCreatesItsWriter()
+    {
+        int created = 0;
+        var w = new LazyWriter(() => { created++; return new StringWriter(); }, System.Text.Encoding.UTF8);
+        w.Flush();
+        w.Dispose();
+        Assert.Equal(0, created);
+    }
+
+    [Fact]
+    public void LazyWriter_EveryWriteForm_ReachesOneWriterInOrder()
+    {
+        int created = 0;
+        var inner = new StringWriter { NewLine = "\n" };
+        var w = new LazyWriter(() => { created++; return inner; }, System.Text.Encoding.UTF8) { NewLine = "\n" };
+        w.Write('a');
+        w.Write("bc");
+        w.Write("de".AsSpan());
+        w.Write(['f', 'g', 'h'], 1, 2);
+        w.WriteLine("i");
+        w.WriteLine("j".AsSpan());
+        w.WriteLine();
+        w.Write($"k{1}");
+        w.Flush();
+        Assert.Equal("abcdegh" + "i\nj\n\nk1", inner.ToString());
+        Assert.Equal(1, created);
+    }
+
+    [Fact]
     public void PrintPaths_GitClosure_OnePathPerLineSorted()
     {
         var w = new StringWriter();

@@ -46,6 +46,38 @@ public sealed class ChildSpawnTests(ConfineExecFixture fixture) : HostCheckedTes
         Assert.Equal(expected == None ? [] : [expected], clones);
     }
 
+    /// <summary>A launch that forks opens its no-GC region right after parsing (PlanExecutor.BeginNoGcRegionEarly).
+    /// A plan of 4400 binds allocates more than that region holds: the runtime collects and ends it, and the
+    /// launcher must open one again before the fork, or fall back to a full fork. Both are seen here: more than
+    /// one collection (each suspends the other threads with a membarrier), then the memory-sharing clone.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Launch_PlanOutgrowsTheEarlyNoGcRegion_ChildStillSharesMemory(bool asNobody)
+    {
+        const int binds = 4400;
+        var options = new List<string> { "--bin-sh", "none" };
+        for (int i = 0; i < binds; i++)
+        {
+            string file = Path.Combine(Dir.Path, "f" + i);
+            File.WriteAllText(file, "");
+            options.Add("-p");
+            options.Add("BindReadOnlyPaths=" + file);
+        }
+        string last = Path.Combine(Dir.Path, "f" + (binds - 1));
+        string log = Path.Combine(Dir.Path, "strace.log");
+        string[] launcher = asNobody ? ProcessRunner.AsNobody([fixture.Binary]) : [fixture.Binary];
+        RunResult r = ProcessRunner.Run(["strace", "-f", "-qq", "-e", "trace=clone,membarrier", "-o", log, .. launcher,
+            .. options, "--", "/usr/bin/test", "-f", last]);
+        AssertOk(r);
+        string[] calls = File.ReadAllLines(log);
+        Assert.True(calls.Count(l => l.Contains("membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED,", StringComparison.Ordinal)) >= 2,
+            "expected the region to be outgrown (more than one collection):\n" + string.Join('\n', calls));
+        string[] clones = [.. calls.Where(l => l.Contains(" clone(", StringComparison.Ordinal))];
+        Assert.Single(clones);
+        Assert.Contains("CLONE_VM|CLONE_VFORK", clones[0], StringComparison.Ordinal);
+    }
+
     [Fact]
     public void SelfWrittenMaps_AsRoot_SameIdsAndMapsAsTheParentWrote()
     {
