@@ -73,7 +73,7 @@ public static class PlanBuilder
             if (sw.ProtectKernelTunables)
                 foreach (string p in KernelSecretPaths) Group(p, new InaccessibleOp(p, IfExists: true));
         }
-        if (sw.PrivateDevices) Group("/dev", [.. PrivateDevOps(host)]);
+        if (sw.PrivateDevices) Group("/dev", PrivateDevOps(host));
         if (sw.PrivateTmp)
         {
             Group("/tmp", new TmpfsOp("/tmp", Mode1777, NoSuid: true, NoDev: true));
@@ -226,21 +226,27 @@ public static class PlanBuilder
     static IReadOnlyList<IdMapping> SelfMap(uint outer, uint target) =>
         outer == target ? [new IdMapping(outer, outer, 1)] : [new IdMapping(outer, outer, 1), new IdMapping(target, target, 1)];
 
-    static IEnumerable<SetupOp> PrivateDevOps(HostFacts host)
+    /// <summary>A list, not an iterator: spreading an iterator into an array went through Enumerable.ToArray's
+    /// generic paths, resolved on first use in every default launch.</summary>
+    static SetupOp[] PrivateDevOps(HostFacts host)
     {
-        // mount_private_dev(): tmpfs nosuid,noexec,strictatime mode=0755 size=4m; nodes owned by host root.
-        yield return new TmpfsOp("/dev", Mode0755, NoSuid: true, NoDev: false, NoExec: true, Size: "4m");
+        var ops = new List<SetupOp>(16)
+        {
+            // mount_private_dev(): tmpfs nosuid,noexec,strictatime mode=0755 size=4m; nodes owned by host root.
+            new TmpfsOp("/dev", Mode0755, NoSuid: true, NoDev: false, NoExec: true, Size: "4m"),
+        };
         foreach (var (name, major, minor) in HostFacts.PrivateDeviceNodes)
-            if (host.PathExists("/dev/" + name)) yield return new DeviceNodeOp("/dev/" + name, major, minor, "/dev/" + name);
-        yield return new DevptsOp("/dev/pts");
-        yield return new SymlinkOp("pts/ptmx", "/dev/ptmx");
-        yield return new TmpfsOp("/dev/shm", Mode1777, NoSuid: true, NoDev: true);
-        yield return new MqueueOp("/dev/mqueue"); // a new instance; the executor falls back to the host's or skips
+            if (host.PathExists("/dev/" + name)) ops.Add(new DeviceNodeOp("/dev/" + name, major, minor, "/dev/" + name));
+        ops.Add(new DevptsOp("/dev/pts"));
+        ops.Add(new SymlinkOp("pts/ptmx", "/dev/ptmx"));
+        ops.Add(new TmpfsOp("/dev/shm", Mode1777, NoSuid: true, NoDev: true));
+        ops.Add(new MqueueOp("/dev/mqueue")); // a new instance; the executor falls back to the host's or skips
         // dev_setup()'s links.
-        yield return new SymlinkOp("/proc/self/fd", "/dev/fd");
-        yield return new SymlinkOp("/proc/self/fd/0", "/dev/stdin");
-        yield return new SymlinkOp("/proc/self/fd/1", "/dev/stdout");
-        yield return new SymlinkOp("/proc/self/fd/2", "/dev/stderr");
+        ops.Add(new SymlinkOp("/proc/self/fd", "/dev/fd"));
+        ops.Add(new SymlinkOp("/proc/self/fd/0", "/dev/stdin"));
+        ops.Add(new SymlinkOp("/proc/self/fd/1", "/dev/stdout"));
+        ops.Add(new SymlinkOp("/proc/self/fd/2", "/dev/stderr"));
+        return ops.ToArray();
     }
 
     static int PassedFds(IReadOnlyList<KeyValuePair<string, string>> env, int pid)
