@@ -33,7 +33,7 @@ internal static class ClosureCacheKey
         Field(sb, "working-directory", request.WorkingDirectory);
         Field(sb, "bin-sh", request.BinSh);
         Field(sb, "packages", request.Packages.Count.ToString(CultureInfo.InvariantCulture));
-        foreach (string p in request.Packages) Field(sb, "package", p);
+        for (int i = 0; i < request.Packages.Count; i++) Field(sb, "package", request.Packages[i]);
         Field(sb, "allow-missing", request.AllowMissing ? "1" : "0");
         var cpu = HwCaps.Current;
         Field(sb, "isa-levels", cpu.IsaLevelMask.ToString(CultureInfo.InvariantCulture));

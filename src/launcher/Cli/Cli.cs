@@ -137,8 +137,10 @@ public static class Cli
     static Closure ComputeClosure(LaunchOptions options, CliServices services, out List<string> warnings)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in services.Environment) env[k] = v;
-        foreach (var (k, v) in options.Environment) env[k] = v;
+        // Index loops, not foreach, over these interface-typed lists: docs/cli-decisions.md, "Start-up".
+        IReadOnlyList<KeyValuePair<string, string>> inherited = services.Environment, given = options.Environment;
+        for (int i = 0; i < inherited.Count; i++) env[inherited[i].Key] = inherited[i].Value;
+        for (int i = 0; i < given.Count; i++) env[given[i].Key] = given[i].Value;
 
         var packages = new List<string>(options.Packages);
         if (options.FullEnv)

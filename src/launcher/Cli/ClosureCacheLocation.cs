@@ -17,8 +17,9 @@ public static class ClosureCacheLocation
     {
         string? explicitDir = null, xdg = null, home = null;
         bool explicitSet = false;
-        foreach (var (k, v) in environment)
+        for (int i = 0; i < environment.Count; i++)
         {
+            var (k, v) = environment[i];
             switch (k)
             {
                 case Variable: explicitSet = true; explicitDir = v; break;

@@ -9,8 +9,9 @@ internal static class HostDirectories
 {
     internal static void Create(IReadOnlyList<HostDirectory> directories)
     {
-        foreach (HostDirectory d in directories)
+        for (int k = 0; k < directories.Count; k++)
         {
+            HostDirectory d = directories[k];
             try
             {
                 // mkdir -p with 0755 parents (umask is the caller's, as systemd's mkdir_parents), then the
@@ -34,8 +35,9 @@ internal static class HostDirectories
 
     internal static void RemoveOnExit(IReadOnlyList<HostDirectory> directories)
     {
-        foreach (HostDirectory d in directories)
+        for (int k = 0; k < directories.Count; k++)
         {
+            HostDirectory d = directories[k];
             if (!d.RemoveOnExit)
                 continue;
             try

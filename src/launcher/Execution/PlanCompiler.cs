@@ -42,8 +42,8 @@ internal static unsafe class PlanCompiler
             }
             n.Add(new ChildStep { Op = ChildOp.MakeRootSlave, Path = n.Utf8("/") }, "make / rslave", "/");
 
-            foreach (SetupOp op in plan.Ops)
-                AddOp(n, op);
+            for (int i = 0; i < plan.Ops.Count; i++)
+                AddOp(n, plan.Ops[i]);
 
             if (plan.RootReadOnly)
                 n.Add(new ChildStep { Op = ChildOp.RootReadOnly }, "make root read-only", "/");
@@ -66,8 +66,11 @@ internal static unsafe class PlanCompiler
             }
             else if (plan.UserNamespace == UserNamespaceTiming.AfterMounts)
                 n.Add(new ChildStep { Op = ChildOp.UserNamespaceFromParent }, "create user namespace");
-            foreach (int cap in plan.DropBoundingCaps)
+            for (int i = 0; i < plan.DropBoundingCaps.Count; i++)
+            {
+                int cap = plan.DropBoundingCaps[i];
                 n.Add(new ChildStep { Op = ChildOp.DropBoundingCap, Arg = cap }, "drop bounding capability " + cap.ToString(CultureInfo.InvariantCulture));
+            }
             if (plan.Uid is uint uid && plan.UserNamespace != UserNamespaceTiming.BeforeMounts)
                 n.Add(new ChildStep { Op = ChildOp.SetResUid, Arg = uid }, "setresuid " + uid.ToString(CultureInfo.InvariantCulture));
             if ((plan.Uid ?? getuid()) != 0)
@@ -135,7 +138,7 @@ internal static unsafe class PlanCompiler
     internal static string MapText(IReadOnlyList<IdMapping> map)
     {
         var text = new System.Text.StringBuilder();
-        foreach (IdMapping m in map) text.Append(m.ToString()).Append('\n');
+        for (int i = 0; i < map.Count; i++) text.Append(map[i].ToString()).Append('\n');
         return text.ToString();
     }
 
@@ -247,17 +250,17 @@ internal static unsafe class PlanCompiler
             throw new LaunchException("plan: root-tmpfs may appear only once");
         if (plan.Argv.Count == 0)
             throw new LaunchException("plan: empty argv");
-        foreach (SetupOp op in plan.Ops)
+        for (int i = 0; i < plan.Ops.Count; i++)
         {
-            if (op is not RootTmpfsOp)
-                CheckInRoot(op, PlanValidator.DestinationOf(op));
+            if (plan.Ops[i] is not RootTmpfsOp)
+                CheckInRoot(plan.Ops[i], PlanValidator.DestinationOf(plan.Ops[i]));
         }
         CheckInRoot(null, plan.WorkingDirectory);
         CheckNoNul("exec", plan.ExecPath);
-        foreach (string s in plan.Argv)
-            CheckNoNul("argument", s);
-        foreach (string s in plan.Environment)
-            CheckNoNul("argument", s);
+        for (int i = 0; i < plan.Argv.Count; i++)
+            CheckNoNul("argument", plan.Argv[i]);
+        for (int i = 0; i < plan.Environment.Count; i++)
+            CheckNoNul("argument", plan.Environment[i]);
     }
 
     /// <summary>The op's first word in --dry-run form (its ToString), without formatting the whole line: the

@@ -21,7 +21,7 @@ internal sealed unsafe class SignalForwarder : IDisposable
 
     /// <param name="earlyPid">Native memory the kernel may fill with the child's pid before <see cref="Attach"/>
     /// (0 until then); it must outlive this object.</param>
-    public SignalForwarder(IEnumerable<int> signals, int* earlyPid)
+    public SignalForwarder(int[] signals, int* earlyPid)
     {
         _earlyPid = earlyPid;
         foreach (int sig in signals)

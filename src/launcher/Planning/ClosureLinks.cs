@@ -11,10 +11,10 @@ public sealed class ClosureLinks
     readonly Dictionary<string, string> _links = new(StringComparer.Ordinal);
     readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _byPrefix;
 
-    public ClosureLinks(IEnumerable<ClosureEntry> entries)
+    public ClosureLinks(IReadOnlyList<ClosureEntry> entries)
     {
-        foreach (ClosureEntry e in entries)
-            if (e.Kind == ClosureEntryKind.Symlink && e.Target is not null) _links.TryAdd(e.Path, e.Target);
+        for (int i = 0; i < entries.Count; i++)
+            if (entries[i] is { Kind: ClosureEntryKind.Symlink, Target: { } target } e) _links.TryAdd(e.Path, target);
         _byPrefix = _links.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 

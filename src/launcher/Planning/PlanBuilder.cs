@@ -43,23 +43,24 @@ public static class PlanBuilder
         // A destination is chased through the links the root will hold, as systemd chases it inside the root:
         // `BindReadOnlyPaths=/bin/sh` on merged /usr lands on /usr/bin/dash, not on the path of the /usr/bin/sh link.
         var links = options.Binds.Count > 0 ? new ClosureLinks(closure.Entries) : null;
-        foreach (BindSpec b in options.Binds)
+        for (int i = 0; i < options.Binds.Count; i++)
         {
+            BindSpec b = options.Binds[i];
             string dest = links!.Resolve(b.Dest) ?? b.Dest;
             string source = HostSource(host, b.Source);
             Group(dest, new BindOp(source, dest, b.ReadOnly, b.Recursive, b.IgnoreMissing) { SourceKind = host.SourceKind(source) });
         }
 
         var hostDirs = new List<HostDirectory>();
-        foreach (string name in options.StateDirectories)
+        for (int i = 0; i < options.StateDirectories.Count; i++)
         {
-            string path = "/var/lib/" + name, source = HostSource(host, path);
+            string path = "/var/lib/" + options.StateDirectories[i], source = HostSource(host, path);
             hostDirs.Add(new HostDirectory(source, Mode0755, targetUid, targetGid, RemoveOnExit: false));
             Group(path, new BindOp(source, path, ReadOnly: false) { SourceKind = host.SourceKind(source) });
         }
-        foreach (string name in options.RuntimeDirectories)
+        for (int i = 0; i < options.RuntimeDirectories.Count; i++)
         {
-            string path = "/run/" + name, source = HostSource(host, path);
+            string path = "/run/" + options.RuntimeDirectories[i], source = HostSource(host, path);
             hostDirs.Add(new HostDirectory(source, Mode0755, targetUid, targetGid, RemoveOnExit: true));
             Group(path, new BindOp(source, path, ReadOnly: false) { SourceKind = host.SourceKind(source) });
         }
@@ -184,12 +185,13 @@ public static class PlanBuilder
         // A loop, not Where(..).Select(..): Select on Where's iterator is a generic virtual call, resolved at run
         // time by the type loader (62,000 instructions per launch).
         var bound = new HashSet<string>(StringComparer.Ordinal);
-        foreach (ClosureEntry e in closure.Entries)
-            if (e.Kind != ClosureEntryKind.Symlink && e.Target is null) bound.Add(e.Path);
+        for (int i = 0; i < closure.Entries.Count; i++)
+            if (closure.Entries[i] is { Kind: not ClosureEntryKind.Symlink, Target: null } e) bound.Add(e.Path);
         var byPath = new Dictionary<string, SetupOp>(StringComparer.Ordinal);
         var order = new List<string>();
-        foreach (ClosureEntry e in closure.Entries)
+        for (int i = 0; i < closure.Entries.Count; i++)
         {
+            ClosureEntry e = closure.Entries[i];
             string parent = links.Resolve(ParentOf(e.Path)) ?? ParentOf(e.Path);
             string path = (parent == "/" ? "" : parent) + "/" + e.Path[(e.Path.LastIndexOf('/') + 1)..];
             SetupOp op = e.Kind == ClosureEntryKind.Symlink
@@ -235,8 +237,11 @@ public static class PlanBuilder
             // mount_private_dev(): tmpfs nosuid,noexec,strictatime mode=0755 size=4m; nodes owned by host root.
             new TmpfsOp("/dev", Mode0755, NoSuid: true, NoDev: false, NoExec: true, Size: "4m"),
         };
-        foreach (var (name, major, minor) in HostFacts.PrivateDeviceNodes)
+        for (int i = 0; i < HostFacts.PrivateDeviceNodes.Count; i++)
+        {
+            var (name, major, minor) = HostFacts.PrivateDeviceNodes[i];
             if (host.PathExists("/dev/" + name)) ops.Add(new DeviceNodeOp("/dev/" + name, major, minor, "/dev/" + name));
+        }
         ops.Add(new DevptsOp("/dev/pts"));
         ops.Add(new SymlinkOp("pts/ptmx", "/dev/ptmx"));
         ops.Add(new TmpfsOp("/dev/shm", Mode1777, NoSuid: true, NoDev: true));
@@ -260,7 +265,7 @@ public static class PlanBuilder
 
     static string? Lookup(IReadOnlyList<KeyValuePair<string, string>> env, string key)
     {
-        foreach (var (k, v) in env) if (k == key) return v;
+        for (int i = 0; i < env.Count; i++) if (env[i].Key == key) return env[i].Value;
         return null;
     }
 
@@ -272,7 +277,7 @@ public static class PlanBuilder
             int i = env.FindIndex(kv => kv.Key == key);
             if (i >= 0) env[i] = new(key, value); else env.Add(new(key, value));
         }
-        foreach (var (k, v) in request.Options.Environment) Set(k, v);
+        for (int i = 0; i < request.Options.Environment.Count; i++) Set(request.Options.Environment[i].Key, request.Options.Environment[i].Value);
         if (request.Options.StateDirectories.Count > 0)
             Set("STATE_DIRECTORY", string.Join(':', request.Options.StateDirectories.Select(d => "/var/lib/" + d)));
         if (request.Options.RuntimeDirectories.Count > 0)

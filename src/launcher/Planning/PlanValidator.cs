@@ -15,7 +15,7 @@ public static class PlanValidator
         var claimed = new Dictionary<string, SetupOp>(plan.Ops.Count, StringComparer.Ordinal);
         // StateDirectory=/RuntimeDirectory= sources are created by the executor before the mounts.
         var created = new HashSet<string>(StringComparer.Ordinal);
-        foreach (HostDirectory d in plan.HostDirectories) created.Add(d.Path);
+        for (int i = 0; i < plan.HostDirectories.Count; i++) created.Add(plan.HostDirectories[i].Path);
         for (int i = 1; i < plan.Ops.Count; i++)
         {
             SetupOp op = plan.Ops[i];
@@ -42,8 +42,8 @@ public static class PlanValidator
             throw new PlanValidationException(plan.ExecPath, "the program must be exec'd by an absolute path");
         if (plan.Argv.Count == 0)
             throw new PlanValidationException("argv", "argv must hold at least the program name");
-        foreach (string e in plan.Environment)
-            if (e.IndexOf('=') <= 0) throw new PlanValidationException(e, "every environment entry must be KEY=VALUE");
+        for (int i = 0; i < plan.Environment.Count; i++)
+            if (plan.Environment[i].IndexOf('=') <= 0) throw new PlanValidationException(plan.Environment[i], "every environment entry must be KEY=VALUE");
 
         if (plan.Strategy == ExecutionStrategy.InProcess && plan.UserNamespace != UserNamespaceTiming.None)
             throw new PlanValidationException("strategy", "a user namespace needs a forked child (a managed process is multi-threaded)");
@@ -64,14 +64,14 @@ public static class PlanValidator
             throw new PlanValidationException("NoNewPrivileges", "a non-root target must run with no_new_privs");
         if (plan.Umask is < 0 or > 0xfff)
             throw new PlanValidationException("UMask", "the umask must be between 0000 and 07777");
-        foreach (HostDirectory d in plan.HostDirectories)
-            RequireCanonical(d.Path, "host directory");
+        for (int i = 0; i < plan.HostDirectories.Count; i++)
+            RequireCanonical(plan.HostDirectories[i].Path, "host directory");
     }
 
     static bool Maps(IReadOnlyList<IdMapping> map, uint id)
     {
-        foreach (IdMapping m in map)
-            if (id >= m.Inside && id - m.Inside < m.Count) return true;
+        for (int i = 0; i < map.Count; i++)
+            if (id >= map[i].Inside && id - map[i].Inside < map[i].Count) return true;
         return false;
     }
 
