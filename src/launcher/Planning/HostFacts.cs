@@ -26,7 +26,8 @@ public sealed record HostFacts
 
     /// <summary>Linux's fixed character-device numbers (Documentation/admin-guide/devices.txt) for the nodes
     /// PrivateDevices= clones.</summary>
-    public static readonly IReadOnlyList<(string Name, uint Major, uint Minor)> PrivateDeviceNodes =
+    public static ReadOnlySpan<(string Name, uint Major, uint Minor)> PrivateDeviceNodes => s_privateDeviceNodes;
+    private static readonly (string Name, uint Major, uint Minor)[] s_privateDeviceNodes =
     [
         ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
     ];

@@ -14,18 +14,23 @@ public static class PlanBuilder
     public const int CapSysModule = 16, CapSysRawio = 17, CapMknod = 27;
     const int Mode0755 = 0x1ed, Mode1777 = 0x3ff;
 
+    // Spans over private arrays, not IReadOnlyList: a foreach over a span is a plain loop, with no dispatch
+    // resolved on first use (docs/cli-decisions.md, "Start-up").
     /// <summary>ProtectKernelTunables= read-only paths under /proc (each only if present).</summary>
-    public static readonly IReadOnlyList<string> KernelTunablePaths =
+    public static ReadOnlySpan<string> KernelTunablePaths => s_kernelTunablePaths;
+    private static readonly string[] s_kernelTunablePaths =
     [
         "/proc/acpi", "/proc/apm", "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/latency_stats",
         "/proc/mtrr", "/proc/scsi", "/proc/sys", "/proc/sysrq-trigger", "/proc/timer_stats",
     ];
 
     /// <summary>ProtectKernelTunables= inaccessible paths.</summary>
-    public static readonly IReadOnlyList<string> KernelSecretPaths = ["/proc/kallsyms", "/proc/kcore"];
+    public static ReadOnlySpan<string> KernelSecretPaths => s_kernelSecretPaths;
+    private static readonly string[] s_kernelSecretPaths = ["/proc/kallsyms", "/proc/kcore"];
 
     /// <summary>ProtectKernelModules= inaccessible paths (if present in the root).</summary>
-    public static readonly IReadOnlyList<string> KernelModulePaths = ["/lib/modules", "/usr/lib/modules"];
+    public static ReadOnlySpan<string> KernelModulePaths => s_kernelModulePaths;
+    private static readonly string[] s_kernelModulePaths = ["/lib/modules", "/usr/lib/modules"];
 
     public static LaunchPlan Build(PlanRequest request)
     {
@@ -237,11 +242,8 @@ public static class PlanBuilder
             // mount_private_dev(): tmpfs nosuid,noexec,strictatime mode=0755 size=4m; nodes owned by host root.
             new TmpfsOp("/dev", Mode0755, NoSuid: true, NoDev: false, NoExec: true, Size: "4m"),
         };
-        for (int i = 0; i < HostFacts.PrivateDeviceNodes.Count; i++)
-        {
-            var (name, major, minor) = HostFacts.PrivateDeviceNodes[i];
+        foreach (var (name, major, minor) in HostFacts.PrivateDeviceNodes)
             if (host.PathExists("/dev/" + name)) ops.Add(new DeviceNodeOp("/dev/" + name, major, minor, "/dev/" + name));
-        }
         ops.Add(new DevptsOp("/dev/pts"));
         ops.Add(new SymlinkOp("pts/ptmx", "/dev/ptmx"));
         ops.Add(new TmpfsOp("/dev/shm", Mode1777, NoSuid: true, NoDev: true));
