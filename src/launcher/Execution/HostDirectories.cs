@@ -7,9 +7,9 @@ namespace ConfineExec.Launcher.Execution;
 /// directory with its mode, owned by the service user; RemoveOnExit ones removed after PROGRAM exits.</summary>
 internal static class HostDirectories
 {
-    internal static void Create(IReadOnlyList<HostDirectory> directories)
+    internal static void Create(ReadOnlySpan<HostDirectory> directories)
     {
-        for (int k = 0; k < directories.Count; k++)
+        for (int k = 0; k < directories.Length; k++)
         {
             HostDirectory d = directories[k];
             try
@@ -33,9 +33,9 @@ internal static class HostDirectories
         }
     }
 
-    internal static void RemoveOnExit(IReadOnlyList<HostDirectory> directories)
+    internal static void RemoveOnExit(ReadOnlySpan<HostDirectory> directories)
     {
-        for (int k = 0; k < directories.Count; k++)
+        for (int k = 0; k < directories.Length; k++)
         {
             HostDirectory d = directories[k];
             if (!d.RemoveOnExit)

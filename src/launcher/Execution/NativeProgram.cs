@@ -50,12 +50,12 @@ internal sealed unsafe class NativeProgram : IDisposable
     }
 
     /// <summary>A NULL-terminated array of NUL-terminated strings (argv, envp).</summary>
-    public byte** Utf8Array(IReadOnlyList<string> items)
+    public byte** Utf8Array(ReadOnlySpan<string> items)
     {
-        byte** a = (byte**)Alloc((items.Count + 1) * sizeof(byte*));
-        for (int i = 0; i < items.Count; i++)
+        byte** a = (byte**)Alloc((items.Length + 1) * sizeof(byte*));
+        for (int i = 0; i < items.Length; i++)
             a[i] = Utf8(items[i]);
-        a[items.Count] = null;
+        a[items.Length] = null;
         return a;
     }
 
@@ -79,10 +79,10 @@ internal sealed unsafe class NativeProgram : IDisposable
         return _shared = Copy(bytes, length);
     }
 
-    public uint* UIntArray(IReadOnlyList<uint> items)
+    public uint* UIntArray(ReadOnlySpan<uint> items)
     {
-        uint* a = (uint*)Alloc(Math.Max(1, items.Count) * sizeof(uint));
-        for (int i = 0; i < items.Count; i++)
+        uint* a = (uint*)Alloc(Math.Max(1, items.Length) * sizeof(uint));
+        for (int i = 0; i < items.Length; i++)
             a[i] = items[i];
         return a;
     }

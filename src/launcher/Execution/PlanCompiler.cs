@@ -16,7 +16,7 @@ internal static unsafe class PlanCompiler
     {
         Validate(plan, forked);
         // The ops, plus the fixed steps around them (namespaces, maps, ids, capabilities, exec).
-        var n = new NativeProgram(plan.Ops.Count + plan.DropBoundingCaps.Count + 32);
+        var n = new NativeProgram(plan.Ops.Length + plan.DropBoundingCaps.Length + 32);
         try
         {
             if (forked)
@@ -42,7 +42,7 @@ internal static unsafe class PlanCompiler
             }
             n.Add(new ChildStep { Op = ChildOp.MakeRootSlave, Path = n.Utf8("/") }, "make / rslave", "/");
 
-            for (int i = 0; i < plan.Ops.Count; i++)
+            for (int i = 0; i < plan.Ops.Length; i++)
                 AddOp(n, plan.Ops[i]);
 
             if (plan.RootReadOnly)
@@ -52,7 +52,7 @@ internal static unsafe class PlanCompiler
 
             // Groups before the user namespace: once setgroups is "deny" they could never be dropped (§6.5).
             if (plan.UserNamespace != UserNamespaceTiming.BeforeMounts && !plan.KeepSupplementaryGroups)
-                n.Add(new ChildStep { Op = ChildOp.SetGroups, Count = plan.SupplementaryGroups.Count, Data = n.UIntArray(plan.SupplementaryGroups) },
+                n.Add(new ChildStep { Op = ChildOp.SetGroups, Count = plan.SupplementaryGroups.Length, Data = n.UIntArray(plan.SupplementaryGroups) },
                     "setgroups");
             if (plan.Gid is uint gid && plan.UserNamespace != UserNamespaceTiming.BeforeMounts)
                 n.Add(new ChildStep { Op = ChildOp.SetResGid, Arg = gid }, "setresgid " + gid.ToString(CultureInfo.InvariantCulture));
@@ -66,7 +66,7 @@ internal static unsafe class PlanCompiler
             }
             else if (plan.UserNamespace == UserNamespaceTiming.AfterMounts)
                 n.Add(new ChildStep { Op = ChildOp.UserNamespaceFromParent }, "create user namespace");
-            for (int i = 0; i < plan.DropBoundingCaps.Count; i++)
+            for (int i = 0; i < plan.DropBoundingCaps.Length; i++)
             {
                 int cap = plan.DropBoundingCaps[i];
                 n.Add(new ChildStep { Op = ChildOp.DropBoundingCap, Arg = cap }, "drop bounding capability " + cap.ToString(CultureInfo.InvariantCulture));
@@ -92,8 +92,8 @@ internal static unsafe class PlanCompiler
                 n.Add(new ChildStep { Op = ChildOp.DefaultSigpipe }, "reset SIGPIPE");
             // Socket activation: sd_listen_fds() checks LISTEN_PID against its own pid, which in a forked child
             // only the child knows. The entry gets room for any pid and the child writes its pid into it.
-            var environment = new List<string>(plan.Environment);
-            int listenPid = forked && plan.PassFds > 0 ? environment.FindIndex(e => e.StartsWith("LISTEN_PID=", StringComparison.Ordinal)) : -1;
+            string[] environment = [.. plan.Environment];
+            int listenPid = forked && plan.PassFds > 0 ? Array.FindIndex(environment, e => e.StartsWith("LISTEN_PID=", StringComparison.Ordinal)) : -1;
             if (listenPid >= 0)
                 environment[listenPid] = "LISTEN_PID=" + new string(' ', 20);
             n.Add(new ChildStep
@@ -132,13 +132,13 @@ internal static unsafe class PlanCompiler
     private static bool ChildWritesOwnMaps(LaunchPlan plan) =>
         IsSingleId(plan.UidMap, geteuid()) && IsSingleId(plan.GidMap, plan.Gid ?? getegid());
 
-    private static bool IsSingleId(IReadOnlyList<IdMapping> map, uint outside) =>
-        map.Count == 1 && map[0].Count == 1 && map[0].Outside == outside;
+    private static bool IsSingleId(ReadOnlySpan<IdMapping> map, uint outside) =>
+        map.Length == 1 && map[0].Count == 1 && map[0].Outside == outside;
 
-    internal static string MapText(IReadOnlyList<IdMapping> map)
+    internal static string MapText(ReadOnlySpan<IdMapping> map)
     {
         var text = new System.Text.StringBuilder();
-        for (int i = 0; i < map.Count; i++) text.Append(map[i].ToString()).Append('\n');
+        for (int i = 0; i < map.Length; i++) text.Append(map[i].ToString()).Append('\n');
         return text.ToString();
     }
 
@@ -244,22 +244,22 @@ internal static unsafe class PlanCompiler
     {
         if (!forked && plan.UserNamespace != UserNamespaceTiming.None)
             throw new LaunchException("plan: in-process execution cannot create a user namespace (the process is multi-threaded)");
-        if (plan.Ops.Count == 0 || plan.Ops[0] is not RootTmpfsOp)
+        if (plan.Ops.Length == 0 || plan.Ops[0] is not RootTmpfsOp)
             throw new LaunchException("plan: the first setup operation must be root-tmpfs");
         if (PlanValidator.RootTmpfsAfterFirst(plan.Ops))
             throw new LaunchException("plan: root-tmpfs may appear only once");
-        if (plan.Argv.Count == 0)
+        if (plan.Argv.Length == 0)
             throw new LaunchException("plan: empty argv");
-        for (int i = 0; i < plan.Ops.Count; i++)
+        for (int i = 0; i < plan.Ops.Length; i++)
         {
             if (plan.Ops[i] is not RootTmpfsOp)
                 CheckInRoot(plan.Ops[i], PlanValidator.DestinationOf(plan.Ops[i]));
         }
         CheckInRoot(null, plan.WorkingDirectory);
         CheckNoNul("exec", plan.ExecPath);
-        for (int i = 0; i < plan.Argv.Count; i++)
+        for (int i = 0; i < plan.Argv.Length; i++)
             CheckNoNul("argument", plan.Argv[i]);
-        for (int i = 0; i < plan.Environment.Count; i++)
+        for (int i = 0; i < plan.Environment.Length; i++)
             CheckNoNul("argument", plan.Environment[i]);
     }
 

@@ -21,10 +21,10 @@ public static class DryRunPrinter
         if (plan.RootReadOnly) w.WriteLine("remount-ro / (root mount only)"); // the tmpfs; /tmp, /run, /dev/shm stay writable
         w.WriteLine("pivot-root");
         if (plan.KeepSupplementaryGroups) w.WriteLine("setgroups keep");
-        else w.WriteLine($"setgroups {(plan.SupplementaryGroups.Count == 0 ? "none" : string.Join(',', plan.SupplementaryGroups))}");
+        else w.WriteLine($"setgroups {(plan.SupplementaryGroups.Length == 0 ? "none" : string.Join(',', plan.SupplementaryGroups))}");
         if (plan.Gid is uint gid) w.WriteLine($"setresgid {gid}");
         if (plan.UserNamespace == UserNamespaceTiming.AfterMounts) PrintUserNamespace(plan, w, "after-mounts");
-        if (plan.DropBoundingCaps.Count > 0) w.WriteLine($"drop-bounding-caps {string.Join(',', plan.DropBoundingCaps)}");
+        if (plan.DropBoundingCaps.Length > 0) w.WriteLine($"drop-bounding-caps {string.Join(',', plan.DropBoundingCaps)}");
         if (plan.Uid is uint uid) w.WriteLine($"setresuid {uid}");
         if (plan.Umask is int umask) w.WriteLine($"umask {Convert.ToString(umask, 8).PadLeft(4, '0')}");
         if (plan.NewSession) w.WriteLine("setsid");
@@ -33,7 +33,7 @@ public static class DryRunPrinter
         w.WriteLine(plan.PassFds > 0 ? $"pass-fds 3-{2 + plan.PassFds} rewrite LISTEN_PID" : "close-fds above 2");
         w.WriteLine($"exec {plan.ExecPath}");
         w.WriteLine($"argv {string.Join(' ', plan.Argv.Select(Quote))}");
-        w.WriteLine($"env {plan.Environment.Count} variables");
+        w.WriteLine($"env {plan.Environment.Length} variables");
     }
 
     static void PrintUserNamespace(LaunchPlan plan, TextWriter w, string timing)

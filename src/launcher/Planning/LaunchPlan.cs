@@ -33,16 +33,19 @@ public readonly record struct IdMapping(uint Inside, uint Outside, uint Count)
 /// Everything the executor needs, computed up front (a pure function of options, closure and host facts).
 /// Validated by PlanValidator, printed by --dry-run, run by the executor.
 /// </summary>
+/// <remarks>The lists are arrays, not IReadOnlyList: the executor, validator and compiler index them on every
+/// launch, and an interface-typed list costs a dispatch cell resolved on first use at each call site
+/// (docs/cli-decisions.md, "Start-up"). Nothing writes to them after <see cref="PlanBuilder"/>.</remarks>
 public sealed record LaunchPlan
 {
     public required ExecutionStrategy Strategy { get; init; }
     public required UserNamespaceTiming UserNamespace { get; init; }
     /// <summary>uid_map lines (empty when no user namespace).</summary>
-    public IReadOnlyList<IdMapping> UidMap { get; init; } = [];
-    public IReadOnlyList<IdMapping> GidMap { get; init; } = [];
+    public IdMapping[] UidMap { get; init; } = [];
+    public IdMapping[] GidMap { get; init; } = [];
 
     /// <summary>Mount-building operations, in order, before the root switch.</summary>
-    public required IReadOnlyList<SetupOp> Ops { get; init; }
+    public required SetupOp[] Ops { get; init; }
 
     /// <summary>Make the new root itself read-only after the ops (before pivot_root).</summary>
     public bool RootReadOnly { get; init; } = true;
@@ -51,13 +54,13 @@ public sealed record LaunchPlan
     public uint? Uid { get; init; }
     public uint? Gid { get; init; }
     /// <summary>Supplementary groups to set (empty = drop all) — set before the user namespace is made.</summary>
-    public IReadOnlyList<uint> SupplementaryGroups { get; init; } = [];
+    public uint[] SupplementaryGroups { get; init; } = [];
     /// <summary>Do not call setgroups() at all: an unprivileged caller's user namespace has setgroups
     /// <c>deny</c>, so its groups stay as they were (<see cref="SupplementaryGroups"/> is then empty).</summary>
     public bool KeepSupplementaryGroups { get; init; }
     /// <summary>Capabilities removed from the bounding set (numbers, e.g. CAP_SYS_MODULE=16, CAP_SYS_RAWIO=17,
     /// CAP_MKNOD=27).</summary>
-    public IReadOnlyList<int> DropBoundingCaps { get; init; } = [];
+    public int[] DropBoundingCaps { get; init; } = [];
     public bool NoNewPrivileges { get; init; }
     /// <summary>umask applied before exec (systemd default 0022), or null to keep.</summary>
     public int? Umask { get; init; }
@@ -74,12 +77,12 @@ public sealed record LaunchPlan
     public string WorkingDirectory { get; init; } = "/";
     /// <summary>Path exec'd inside the root (the program's host path).</summary>
     public required string ExecPath { get; init; }
-    public required IReadOnlyList<string> Argv { get; init; }
+    public required string[] Argv { get; init; }
     /// <summary>Environment as KEY=VALUE strings.</summary>
-    public required IReadOnlyList<string> Environment { get; init; }
+    public required string[] Environment { get; init; }
 
     /// <summary>Host directories created before the run (StateDirectory/RuntimeDirectory): path, mode, owner.</summary>
-    public IReadOnlyList<HostDirectory> HostDirectories { get; init; } = [];
+    public HostDirectory[] HostDirectories { get; init; } = [];
 }
 
 /// <param name="RemoveOnExit">RuntimeDirectory= semantics: removed after PROGRAM exits.</param>

@@ -135,7 +135,7 @@ public static class PlanBuilder
 
         UserNamespaceTiming userns = !privileged ? UserNamespaceTiming.BeforeMounts
             : sw.PrivateUsers ? UserNamespaceTiming.AfterMounts : UserNamespaceTiming.None;
-        IReadOnlyList<IdMapping> uidMap = [], gidMap = [];
+        IdMapping[] uidMap = [], gidMap = [];
         if (userns == UserNamespaceTiming.BeforeMounts)
         {
             uidMap = [new IdMapping(host.Uid, host.Uid, 1)];
@@ -157,13 +157,13 @@ public static class PlanBuilder
             UserNamespace = userns,
             UidMap = uidMap,
             GidMap = gidMap,
-            Ops = ops,
+            Ops = ops.ToArray(),
             RootReadOnly = true,
             Uid = creds?.Uid,
             Gid = creds is null ? null : creds.Gid,
-            SupplementaryGroups = privileged ? creds?.SupplementaryGroups ?? [] : SupplementaryGroupsGiven(options, creds),
+            SupplementaryGroups = [.. privileged ? creds?.SupplementaryGroups ?? [] : SupplementaryGroupsGiven(options, creds)],
             KeepSupplementaryGroups = !privileged,
-            DropBoundingCaps = caps,
+            DropBoundingCaps = caps.ToArray(),
             // A non-root target always gets NNP (DESIGN §6.5), whatever NoNewPrivileges= says.
             NoNewPrivileges = options.NoNewPrivileges == true || targetUid != 0,
             Umask = options.Umask,
@@ -173,7 +173,7 @@ public static class PlanBuilder
             ExecPath = closure.ProgramPath,
             Argv = [options.Program ?? closure.ProgramPath, .. options.Arguments],
             Environment = BuildEnvironment(request),
-            HostDirectories = hostDirs,
+            HostDirectories = hostDirs.ToArray(),
         };
     }
 
@@ -230,7 +230,7 @@ public static class PlanBuilder
         // Unprivileged: groups cannot be set; keep only what SupplementaryGroups= asked for so the validator can refuse it.
         options.SupplementaryGroups.Count == 0 || creds is null ? [] : creds.SupplementaryGroups;
 
-    static IReadOnlyList<IdMapping> SelfMap(uint outer, uint target) =>
+    static IdMapping[] SelfMap(uint outer, uint target) =>
         outer == target ? [new IdMapping(outer, outer, 1)] : [new IdMapping(outer, outer, 1), new IdMapping(target, target, 1)];
 
     /// <summary>A list, not an iterator: spreading an iterator into an array went through Enumerable.ToArray's
@@ -271,7 +271,7 @@ public static class PlanBuilder
         return null;
     }
 
-    static List<string> BuildEnvironment(PlanRequest request)
+    static string[] BuildEnvironment(PlanRequest request)
     {
         var env = new List<KeyValuePair<string, string>>(request.Environment);
         void Set(string key, string value)
@@ -291,8 +291,8 @@ public static class PlanBuilder
             string real = new ClosureLinks(request.Closure.Entries).Resolve(request.Closure.ProgramPath) ?? request.Closure.ProgramPath;
             Set("LD_ORIGIN_PATH", ParentOf(real));
         }
-        var entries = new List<string>(env.Count);
-        foreach (var (key, value) in env) entries.Add(key + "=" + value);
+        var entries = new string[env.Count];
+        for (int i = 0; i < entries.Length; i++) entries[i] = env[i].Key + "=" + env[i].Value;
         return entries;
     }
 

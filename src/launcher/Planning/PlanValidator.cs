@@ -9,14 +9,14 @@ public static class PlanValidator
     /// <summary>Throws <see cref="PlanValidationException"/> on the first broken rule.</summary>
     public static void Validate(LaunchPlan plan, HostFacts host)
     {
-        if (plan.Ops.Count == 0 || plan.Ops[0] is not RootTmpfsOp || RootTmpfsAfterFirst(plan.Ops))
+        if (plan.Ops.Length == 0 || plan.Ops[0] is not RootTmpfsOp || RootTmpfsAfterFirst(plan.Ops))
             throw new PlanValidationException("ops", "the root tmpfs must be the first operation and appear once");
 
-        var claimed = new Dictionary<string, SetupOp>(plan.Ops.Count, StringComparer.Ordinal);
+        var claimed = new Dictionary<string, SetupOp>(plan.Ops.Length, StringComparer.Ordinal);
         // StateDirectory=/RuntimeDirectory= sources are created by the executor before the mounts.
         var created = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < plan.HostDirectories.Count; i++) created.Add(plan.HostDirectories[i].Path);
-        for (int i = 1; i < plan.Ops.Count; i++)
+        for (int i = 0; i < plan.HostDirectories.Length; i++) created.Add(plan.HostDirectories[i].Path);
+        for (int i = 1; i < plan.Ops.Length; i++)
         {
             SetupOp op = plan.Ops[i];
             string dest = DestinationOf(op);
@@ -40,16 +40,16 @@ public static class PlanValidator
         RequireCanonical(plan.WorkingDirectory, "working directory");
         if (!plan.ExecPath.StartsWith('/'))
             throw new PlanValidationException(plan.ExecPath, "the program must be exec'd by an absolute path");
-        if (plan.Argv.Count == 0)
+        if (plan.Argv.Length == 0)
             throw new PlanValidationException("argv", "argv must hold at least the program name");
-        for (int i = 0; i < plan.Environment.Count; i++)
+        for (int i = 0; i < plan.Environment.Length; i++)
             if (plan.Environment[i].IndexOf('=') <= 0) throw new PlanValidationException(plan.Environment[i], "every environment entry must be KEY=VALUE");
 
         if (plan.Strategy == ExecutionStrategy.InProcess && plan.UserNamespace != UserNamespaceTiming.None)
             throw new PlanValidationException("strategy", "a user namespace needs a forked child (a managed process is multi-threaded)");
         if (plan.UserNamespace == UserNamespaceTiming.None && !host.CanMount)
             throw new PlanValidationException("userns", "without CAP_SYS_ADMIN the mounts need a user namespace");
-        if (plan.UserNamespace != UserNamespaceTiming.None && (plan.UidMap.Count == 0 || plan.GidMap.Count == 0))
+        if (plan.UserNamespace != UserNamespaceTiming.None && (plan.UidMap.Length == 0 || plan.GidMap.Length == 0))
             throw new PlanValidationException("userns", "a user namespace needs a uid map and a gid map");
         if (plan.UserNamespace != UserNamespaceTiming.None)
         {
@@ -58,19 +58,19 @@ public static class PlanValidator
             if (plan.Gid is uint g && !Maps(plan.GidMap, g))
                 throw new PlanValidationException($"gid {g}", "the target gid must be mapped in the user namespace (an unprivileged caller can only run as its own group)");
         }
-        if (plan.KeepSupplementaryGroups && plan.SupplementaryGroups.Count > 0)
+        if (plan.KeepSupplementaryGroups && plan.SupplementaryGroups.Length > 0)
             throw new PlanValidationException("SupplementaryGroups", "supplementary groups cannot be set without CAP_SYS_ADMIN (setgroups is denied in an unprivileged user namespace)");
         if (plan.Uid is not null and not 0 && !plan.NoNewPrivileges)
             throw new PlanValidationException("NoNewPrivileges", "a non-root target must run with no_new_privs");
         if (plan.Umask is < 0 or > 0xfff)
             throw new PlanValidationException("UMask", "the umask must be between 0000 and 07777");
-        for (int i = 0; i < plan.HostDirectories.Count; i++)
+        for (int i = 0; i < plan.HostDirectories.Length; i++)
             RequireCanonical(plan.HostDirectories[i].Path, "host directory");
     }
 
-    static bool Maps(IReadOnlyList<IdMapping> map, uint id)
+    static bool Maps(ReadOnlySpan<IdMapping> map, uint id)
     {
-        for (int i = 0; i < map.Count; i++)
+        for (int i = 0; i < map.Length; i++)
             if (id >= map[i].Inside && id - map[i].Inside < map[i].Count) return true;
         return false;
     }
@@ -78,9 +78,9 @@ public static class PlanValidator
     // Loops, not LINQ, on every launch's path: each LINQ call over these interface-typed lists was a generic
     // dispatch resolved on first use, in a process that only ever makes the first use (docs/cli-decisions.md,
     // "Start-up").
-    internal static bool RootTmpfsAfterFirst(IReadOnlyList<SetupOp> ops)
+    internal static bool RootTmpfsAfterFirst(ReadOnlySpan<SetupOp> ops)
     {
-        for (int i = 1; i < ops.Count; i++)
+        for (int i = 1; i < ops.Length; i++)
             if (ops[i] is RootTmpfsOp) return true;
         return false;
     }

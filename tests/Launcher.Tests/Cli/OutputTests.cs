@@ -160,14 +160,14 @@ public class OutputTests
         DryRunPrinter.Print(plan, w);
         string[] lines = w.ToString().ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(["strategy forked-child", "unshare mount", "make-rslave /", "root-tmpfs mode=755"], lines[..4]);
-        Assert.Equal(plan.Ops.Select(o => o.ToString()), lines[3..(3 + plan.Ops.Count)]);
+        Assert.Equal(plan.Ops.Select(o => o.ToString()), lines[3..(3 + plan.Ops.Length)]);
         Assert.Equal(
         [
             "remount-ro / (root mount only)", "pivot-root", "setgroups 1002", "setresgid 1002",
             "unshare user after-mounts", "setgroups-file deny", "gid-map 0 0 1", "gid-map 1002 1002 1",
             "uid-map 0 0 1", "uid-map 1001 1001 1", "drop-bounding-caps 16,17,27", "setresuid 1001", "umask 0077",
             "setsid", "no-new-privs", "chdir /", "close-fds above 2", "exec /usr/bin/git", "argv git status", "env 1 variables",
-        ], lines[(3 + plan.Ops.Count)..]);
+        ], lines[(3 + plan.Ops.Length)..]);
     }
 
     [Fact]

@@ -55,14 +55,14 @@ public static class HandPlans
             UserNamespace = userns,
             UidMap = uidMap,
             GidMap = gidMap,
-            Ops = ops,
+            Ops = [.. ops],
             Uid = uid,
             Gid = gid,
-            DropBoundingCaps = dropCaps ?? [],
+            DropBoundingCaps = [.. dropCaps ?? []],
             NoNewPrivileges = uid is not null and not 0,
             Umask = 0x12,
             ExecPath = argv[0],
-            Argv = argv,
+            Argv = [.. argv],
             Environment = ["PATH=/usr/bin:/bin", "LC_ALL=C"],
         };
     }
