@@ -82,7 +82,7 @@ public static class Cli
 
     static int RunCore(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, CliServices services)
     {
-        LaunchOptions options = new CommandLineParser().Parse(args);
+        LaunchOptions options = CommandLineParser.Parse(args);
         switch (options.Action)
         {
             case LauncherAction.Help: stdout.WriteLine(HelpText.Usage); return 0;

@@ -16,46 +16,62 @@ namespace ConfineExec.Launcher.CommandLine;
 /// System.CommandLine would give exactly the same values (tests compare both readings); every other spelling,
 /// and every error, goes through System.CommandLine.
 /// </remarks>
-public sealed class CommandLineParser
+public static class CommandLineParser
 {
     /// <summary>Cap on the launcher's own tokens (bubblewrap's MAX_ARGS); PROGRAM's argv is not capped.</summary>
     public const int MaxLauncherTokens = 9000;
 
     private enum Arity { Flag, Value, List }
 
-    /// <summary>One launcher option; its index in <see cref="s_options"/> is its <see cref="Given"/> slot.</summary>
-    private sealed record OptionSpec(string Name, string? Alias, Arity Arity, string? Description = null);
+    /// <summary>The launcher's options; each one's value is its index in <see cref="s_options"/> and its
+    /// <see cref="Given"/> slot.</summary>
+    private enum OptionId
+    {
+        Mode, Property, Package, FullEnv, ClosureFile, BinSh, AllowMissing, NewSession, NoClosureCache, PrintClosure,
+        Json, Explain, DryRun, EmitUnit, Help, Version,
+    }
+
+    private sealed record OptionSpec(OptionId Id, string Name, string? Alias, Arity Arity, string? Description = null);
 
     // The one list of the launcher's options: System.CommandLine's command and the plain reading both come from it.
-    private const int ModeOption = 0, PropertyOption = 1, PackageOption = 2, FullEnvOption = 3, ClosureFileOption = 4,
-        BinShOption = 5, AllowMissingOption = 6, NewSessionOption = 7, NoClosureCacheOption = 8, PrintClosureOption = 9,
-        JsonOption = 10, ExplainOption = 11, DryRunOption = 12, EmitUnitOption = 13, HelpOption = 14, VersionOption = 15;
-    private static readonly OptionSpec[] s_options =
+    private static readonly OptionSpec[] s_options = InIdOrder(
     [
-        new("--mode", null, Arity.Value, "full-apivfs (default) or chroot-only"),
-        new("--property", "-p", Arity.List, "NAME=VALUE systemd directive"),
-        new("--package", null, Arity.List, "extra path and its closure"),
-        new("--full-env", null, Arity.Flag),
-        new("--closure-file", null, Arity.Value),
-        new("--bin-sh", null, Arity.Value),
-        new("--allow-missing", null, Arity.Flag),
-        new("--new-session", null, Arity.Flag),
-        new("--no-closure-cache", null, Arity.Flag),
-        new("--print-closure", null, Arity.Flag),
-        new("--json", null, Arity.Flag),
-        new("--explain", null, Arity.Flag),
-        new("--dry-run", null, Arity.Flag),
-        new("--emit-unit", null, Arity.Flag),
-        new("--help", "-h", Arity.Flag),
-        new("--version", null, Arity.Flag),
-    ];
+        new(OptionId.Mode, "--mode", null, Arity.Value, "full-apivfs (default) or chroot-only"),
+        new(OptionId.Property, "--property", "-p", Arity.List, "NAME=VALUE systemd directive"),
+        new(OptionId.Package, "--package", null, Arity.List, "extra path and its closure"),
+        new(OptionId.FullEnv, "--full-env", null, Arity.Flag),
+        new(OptionId.ClosureFile, "--closure-file", null, Arity.Value),
+        new(OptionId.BinSh, "--bin-sh", null, Arity.Value),
+        new(OptionId.AllowMissing, "--allow-missing", null, Arity.Flag),
+        new(OptionId.NewSession, "--new-session", null, Arity.Flag),
+        new(OptionId.NoClosureCache, "--no-closure-cache", null, Arity.Flag),
+        new(OptionId.PrintClosure, "--print-closure", null, Arity.Flag),
+        new(OptionId.Json, "--json", null, Arity.Flag),
+        new(OptionId.Explain, "--explain", null, Arity.Flag),
+        new(OptionId.DryRun, "--dry-run", null, Arity.Flag),
+        new(OptionId.EmitUnit, "--emit-unit", null, Arity.Flag),
+        new(OptionId.Help, "--help", "-h", Arity.Flag),
+        new(OptionId.Version, "--version", null, Arity.Flag),
+    ]);
+
+    /// <summary>The table, checked once: an entry out of <see cref="OptionId"/> order would read another option's slot.</summary>
+    private static OptionSpec[] InIdOrder(OptionSpec[] table)
+    {
+        for (int i = 0; i < table.Length; i++)
+            if ((int)table[i].Id != i) throw new InvalidOperationException($"option table: {table[i].Name} is not at its id's index");
+        return table;
+    }
 
     /// <summary>What the command line gave each option, by <see cref="s_options"/> index.</summary>
-    internal sealed class Given
+    private sealed class Given
     {
         public readonly string?[] Values = new string?[s_options.Length];
         public readonly List<string>?[] Lists = new List<string>?[s_options.Length];
         public readonly bool[] Flags = new bool[s_options.Length];
+
+        public string? Value(OptionId id) => Values[(int)id];
+        public List<string>? List(OptionId id) => Lists[(int)id];
+        public bool Flag(OptionId id) => Flags[(int)id];
     }
 
     /// <summary>Whether <paramref name="token"/> is the name or alias of an option that takes a value (the token
@@ -63,38 +79,38 @@ public sealed class CommandLineParser
     private static bool TakesValue(string token) => IndexOfOption(token) is int i and >= 0 && s_options[i].Arity != Arity.Flag;
 
     /// <summary>Parses argv. Throws <see cref="UsageException"/> for any syntax error.</summary>
-    public LaunchOptions Parse(IReadOnlyList<string> args) => Parse(args, plainReading: true);
+    public static LaunchOptions Parse(IReadOnlyList<string> args) => Parse(args, plainReading: true);
 
     /// <summary><paramref name="plainReading"/> false: System.CommandLine reads every command line (tests compare).</summary>
-    internal LaunchOptions Parse(IReadOnlyList<string> args, bool plainReading)
+    internal static LaunchOptions Parse(IReadOnlyList<string> args, bool plainReading)
     {
         int programIndex = SplitProgram(args, out List<string> launcherTokens);
         if (launcherTokens.Count > MaxLauncherTokens)
             throw new UsageException("command line", $"{launcherTokens.Count} options", $"more than {MaxLauncherTokens}");
 
         Given given = (plainReading ? TryReadPlain(launcherTokens) : null) ?? ReadWithSystemCommandLine(launcherTokens);
-        if (given.Flags[HelpOption]) return new LaunchOptions { Action = LauncherAction.Help };
-        if (given.Flags[VersionOption]) return new LaunchOptions { Action = LauncherAction.Version };
+        if (given.Flag(OptionId.Help)) return new LaunchOptions { Action = LauncherAction.Help };
+        if (given.Flag(OptionId.Version)) return new LaunchOptions { Action = LauncherAction.Version };
 
         var options = new LaunchOptions
         {
-            Mode = ParseMode(given.Values[ModeOption]),
-            Packages = given.Lists[PackageOption] is { } packages ? [.. packages.Select(p => RequireNonEmpty("--package", p))] : [],
-            FullEnv = given.Flags[FullEnvOption],
-            ClosureFile = given.Values[ClosureFileOption] is { } cf ? RequireNonEmpty("--closure-file", cf) : null,
-            BinSh = ParseBinSh(given.Values[BinShOption]),
-            AllowMissing = given.Flags[AllowMissingOption],
-            NewSession = given.Flags[NewSessionOption],
-            NoClosureCache = given.Flags[NoClosureCacheOption],
+            Mode = ParseMode(given.Value(OptionId.Mode)),
+            Packages = given.List(OptionId.Package) is { } packages ? [.. packages.Select(p => RequireNonEmpty("--package", p))] : [],
+            FullEnv = given.Flag(OptionId.FullEnv),
+            ClosureFile = given.Value(OptionId.ClosureFile) is { } cf ? RequireNonEmpty("--closure-file", cf) : null,
+            BinSh = ParseBinSh(given.Value(OptionId.BinSh)),
+            AllowMissing = given.Flag(OptionId.AllowMissing),
+            NewSession = given.Flag(OptionId.NewSession),
+            NoClosureCache = given.Flag(OptionId.NoClosureCache),
             Action = ParseAction(given),
-            Json = given.Flags[JsonOption],
+            Json = given.Flag(OptionId.Json),
         };
         if (options.Json && options.Action != LauncherAction.PrintClosure)
             throw new UsageException("option", "--json", "only applies to --print-closure");
 
         // Always applied: it also sets the switches from the mode.
         var propertyParser = new PropertyParser();
-        foreach (string p in given.Lists[PropertyOption] ?? []) propertyParser.Add(p);
+        foreach (string p in given.List(OptionId.Property) ?? []) propertyParser.Add(p);
         options = propertyParser.ApplyTo(options);
 
         if (programIndex >= args.Count)
@@ -115,14 +131,14 @@ public sealed class CommandLineParser
     /// flag given is true. Anything else — including every mistake — is left to System.CommandLine, which decides
     /// and reports.
     /// </summary>
-    internal static Given? TryReadPlain(List<string> tokens)
+    private static Given? TryReadPlain(List<string> tokens)
     {
         var given = new Given();
         var seen = new bool[s_options.Length];
         for (int i = 0; i < tokens.Count; i++)
         {
             int option = IndexOfOption(tokens[i]);
-            if (option < 0 || option == HelpOption || option == VersionOption) return null;
+            if (option < 0 || option == (int)OptionId.Help || option == (int)OptionId.Version) return null;
             OptionSpec spec = s_options[option];
             if (seen[option] && spec.Arity != Arity.List) return null;
             seen[option] = true;
@@ -197,7 +213,7 @@ public sealed class CommandLineParser
                 case Option<string[]> list when result.GetValue(list) is { Length: > 0 } values: given.Lists[i] = [.. values]; break;
             }
         }
-        if (properties is not null) given.Lists[PropertyOption] = properties;
+        if (properties is not null) given.Lists[(int)OptionId.Property] = properties;
         return given;
     }
 
@@ -288,10 +304,10 @@ public sealed class CommandLineParser
     private static LauncherAction ParseAction(Given given)
     {
         var chosen = new List<(string Name, LauncherAction Action)>();
-        if (given.Flags[DryRunOption]) chosen.Add(("--dry-run", LauncherAction.DryRun));
-        if (given.Flags[PrintClosureOption]) chosen.Add(("--print-closure", LauncherAction.PrintClosure));
-        if (given.Flags[ExplainOption]) chosen.Add(("--explain", LauncherAction.Explain));
-        if (given.Flags[EmitUnitOption]) chosen.Add(("--emit-unit", LauncherAction.EmitUnit));
+        if (given.Flag(OptionId.DryRun)) chosen.Add(("--dry-run", LauncherAction.DryRun));
+        if (given.Flag(OptionId.PrintClosure)) chosen.Add(("--print-closure", LauncherAction.PrintClosure));
+        if (given.Flag(OptionId.Explain)) chosen.Add(("--explain", LauncherAction.Explain));
+        if (given.Flag(OptionId.EmitUnit)) chosen.Add(("--emit-unit", LauncherAction.EmitUnit));
         if (chosen.Count > 1)
             throw new UsageException("option", string.Join(" ", chosen.Select(c => c.Name)), "mutually exclusive");
         return chosen.Count == 1 ? chosen[0].Action : LauncherAction.Run;

@@ -5,7 +5,7 @@ namespace ConfineExec.Launcher.Tests.CliTests;
 
 public class CommandLineParserTests
 {
-    static LaunchOptions Parse(params string[] args) => new CommandLineParser().Parse(args);
+    static LaunchOptions Parse(params string[] args) => CommandLineParser.Parse(args);
 
     [Theory]
     [InlineData(new[] { "ls", "-l" }, "ls", new[] { "-l" })]
@@ -60,8 +60,7 @@ public class CommandLineParserTests
     public void Parse_PlainSpelling_ReadWithoutSystemCommandLineAsItWould(string[] args)
     {
         Assert.True(CommandLineParser.ReadsPlainly(args));
-        var parser = new CommandLineParser();
-        Assert.Equal(Describe(parser.Parse(args, plainReading: false)), Describe(parser.Parse(args)));
+        Assert.Equal(Describe(CommandLineParser.Parse(args, plainReading: false)), Describe(CommandLineParser.Parse(args)));
     }
 
     /// <summary>Any other spelling, and anything System.CommandLine might read otherwise or reject.</summary>
