@@ -79,7 +79,7 @@ public static class PlanBuilder
             if (sw.ProtectKernelTunables)
                 foreach (string p in KernelSecretPaths) Group(p, new InaccessibleOp(p, IfExists: true));
         }
-        if (sw.PrivateDevices) Group("/dev", PrivateDevOps(host));
+        if (sw.PrivateDevices) Group("/dev", PrivateDevOps());
         if (sw.PrivateTmp)
         {
             Group("/tmp", new TmpfsOp("/tmp", Mode1777, NoSuid: true, NoDev: true));
@@ -121,9 +121,12 @@ public static class PlanBuilder
         }
 
         // Round two: read-only remounts over what round one built.
+        // Each only if present, decided in the root by the step itself (IfExists), as systemd applies its
+        // "-"-prefixed read-only entries inside the namespace: a look at the host's /proc first cost 12 procfs
+        // lookups in every default launch (60 us), and the root's /proc is not the host's.
         if (sw.MountApiVfs && sw.ProtectKernelTunables)
             foreach (string p in KernelTunablePaths)
-                if (host.PathExists(p)) ops.Add(new RemountReadOnlyOp(p, Recursive: true, IfExists: true));
+                ops.Add(new RemountReadOnlyOp(p, Recursive: true, IfExists: true));
         if (sw.MountApiVfs && sw.ProtectControlGroups)
             ops.Add(new RemountReadOnlyOp("/sys/fs/cgroup", Recursive: true, IfExists: true));
         if (sw.PrivateDevices)
@@ -235,15 +238,19 @@ public static class PlanBuilder
 
     /// <summary>A list, not an iterator: spreading an iterator into an array went through Enumerable.ToArray's
     /// generic paths, resolved on first use in every default launch.</summary>
-    static SetupOp[] PrivateDevOps(HostFacts host)
+    static SetupOp[] PrivateDevOps()
     {
         var ops = new List<SetupOp>(16)
         {
             // mount_private_dev(): tmpfs nosuid,noexec,strictatime mode=0755 size=4m; nodes owned by host root.
             new TmpfsOp("/dev", Mode0755, NoSuid: true, NoDev: false, NoExec: true, Size: "4m"),
         };
+        // Each only if the host has it: the step looks (StepInterpreter.DeviceNode).
         foreach (var (name, major, minor) in HostFacts.PrivateDeviceNodes)
-            if (host.PathExists("/dev/" + name)) ops.Add(new DeviceNodeOp("/dev/" + name, major, minor, "/dev/" + name));
+        {
+            string path = "/dev/" + name;
+            ops.Add(new DeviceNodeOp(path, major, minor, path));
+        }
         ops.Add(new DevptsOp("/dev/pts"));
         ops.Add(new SymlinkOp("pts/ptmx", "/dev/ptmx"));
         ops.Add(new TmpfsOp("/dev/shm", Mode1777, NoSuid: true, NoDev: true));

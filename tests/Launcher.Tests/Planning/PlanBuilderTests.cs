@@ -65,9 +65,18 @@ public class PlanBuilderTests
         "symlink /usr/lib64/ld-linux-x86-64.so.2 -> /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
         "mkdir /var mode=755",
         "tmpfs /var/tmp mode=1777 nosuid nodev",
+        "remount-ro /proc/acpi recursive if-exists",
+        "remount-ro /proc/apm recursive if-exists",
+        "remount-ro /proc/asound recursive if-exists",
+        "remount-ro /proc/bus recursive if-exists",
         "remount-ro /proc/fs recursive if-exists",
+        "remount-ro /proc/irq recursive if-exists",
+        "remount-ro /proc/latency_stats recursive if-exists",
+        "remount-ro /proc/mtrr recursive if-exists",
+        "remount-ro /proc/scsi recursive if-exists",
         "remount-ro /proc/sys recursive if-exists",
         "remount-ro /proc/sysrq-trigger recursive if-exists",
+        "remount-ro /proc/timer_stats recursive if-exists",
         "remount-ro /sys/fs/cgroup recursive if-exists",
         "remount-ro /dev",
     ];
@@ -109,8 +118,10 @@ public class PlanBuilderTests
         { "MountAPIVFS", [
             "proc /proc", "inaccessible /proc/kallsyms if-exists", "inaccessible /proc/kcore if-exists",
             "tmpfs /run mode=755 nosuid nodev size=20%", "sysfs /sys rbind-host ro",
-            "remount-ro /proc/fs recursive if-exists", "remount-ro /proc/sys recursive if-exists",
-            "remount-ro /proc/sysrq-trigger recursive if-exists", "remount-ro /sys/fs/cgroup recursive if-exists"], [] },
+            "remount-ro /proc/acpi recursive if-exists", "remount-ro /proc/apm recursive if-exists", "remount-ro /proc/asound recursive if-exists",
+            "remount-ro /proc/bus recursive if-exists", "remount-ro /proc/fs recursive if-exists", "remount-ro /proc/irq recursive if-exists",
+            "remount-ro /proc/latency_stats recursive if-exists", "remount-ro /proc/mtrr recursive if-exists", "remount-ro /proc/scsi recursive if-exists",
+            "remount-ro /proc/sys recursive if-exists", "remount-ro /proc/sysrq-trigger recursive if-exists", "remount-ro /proc/timer_stats recursive if-exists", "remount-ro /sys/fs/cgroup recursive if-exists"], [] },
         { "PrivateDevices", [
             "tmpfs /dev mode=755 nosuid noexec size=4m",
             "dev /dev/null c 1:3 mode=666 fallback=bind /dev/null", "dev /dev/zero c 1:5 mode=666 fallback=bind /dev/zero",
@@ -125,8 +136,10 @@ public class PlanBuilderTests
         { "ProtectKernelModules", ["inaccessible /lib/modules if-exists", "inaccessible /usr/lib/modules if-exists"], [] },
         { "ProtectKernelTunables", [
             "inaccessible /proc/kallsyms if-exists", "inaccessible /proc/kcore if-exists", "sysfs /sys rbind-host ro",
-            "remount-ro /proc/fs recursive if-exists", "remount-ro /proc/sys recursive if-exists",
-            "remount-ro /proc/sysrq-trigger recursive if-exists"], ["sysfs /sys rbind-host rw"] },
+            "remount-ro /proc/acpi recursive if-exists", "remount-ro /proc/apm recursive if-exists", "remount-ro /proc/asound recursive if-exists",
+            "remount-ro /proc/bus recursive if-exists", "remount-ro /proc/fs recursive if-exists", "remount-ro /proc/irq recursive if-exists",
+            "remount-ro /proc/latency_stats recursive if-exists", "remount-ro /proc/mtrr recursive if-exists", "remount-ro /proc/scsi recursive if-exists",
+            "remount-ro /proc/sys recursive if-exists", "remount-ro /proc/sysrq-trigger recursive if-exists", "remount-ro /proc/timer_stats recursive if-exists"], ["sysfs /sys rbind-host rw"] },
     };
 
     [Theory]
