@@ -127,7 +127,10 @@ public static class PlanBuilder
         if (sw.MountApiVfs && sw.ProtectKernelTunables)
             foreach (string p in KernelTunablePaths)
                 ops.Add(new RemountReadOnlyOp(p, Recursive: true, IfExists: true));
-        if (sw.MountApiVfs && sw.ProtectControlGroups)
+        // A read-only /sys (ProtectKernelTunables) is read-only with every mount under it already: a second
+        // remount would only stack a read-only copy of the whole cgroup tree on top (ten more mounts made and torn
+        // down per launch here) and, unlike systemd, turn a writable bind made under it read-only.
+        if (sw.MountApiVfs && sw.ProtectControlGroups && !sw.ProtectKernelTunables)
             ops.Add(new RemountReadOnlyOp("/sys/fs/cgroup", Recursive: true, IfExists: true));
         if (sw.PrivateDevices)
             ops.Add(new RemountReadOnlyOp("/dev", Recursive: false)); // /dev alone: /dev/shm, /dev/pts stay writable

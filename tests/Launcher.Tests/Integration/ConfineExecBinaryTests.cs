@@ -100,6 +100,32 @@ public sealed class ConfineExecBinaryTests(ConfineExecFixture fixture) : IDispos
         Assert.DoesNotContain("write-ok", lines);
     }
 
+    /// <summary>ProtectControlGroups: every mount at or under /sys/fs/cgroup is read-only where PROGRAM sees it. With ProtectKernelTunables
+    /// the read-only /sys already makes them so, and each appears once (no read-only copy stacked on the tree);
+    /// without it /sys stays writable and the cgroup tree gets its own read-only remount.</summary>
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    public void FullApivfs_ControlGroups_ReadOnlyOnce(bool asNobody, bool protectKernelTunables)
+    {
+        if (!Directory.Exists("/sys/fs/cgroup"))
+            Assert.Skip("this machine has no /sys/fs/cgroup");
+        RunResult r = Run(asNobody, "--package", "/usr/bin/cat", "-p", "ProtectKernelTunables=" + (protectKernelTunables ? "yes" : "no"),
+            "--", "/usr/bin/cat", "/proc/self/mountinfo");
+        AssertOk(r);
+        string[][] mounts = [.. r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' '))];
+        string[][] cgroup = [.. mounts.Where(f => f[4] == "/sys/fs/cgroup" || f[4].StartsWith("/sys/fs/cgroup/", StringComparison.Ordinal))];
+        Assert.NotEmpty(cgroup);
+        // The last mount at a point is the one on top, the one PROGRAM sees.
+        Assert.All(cgroup.GroupBy(f => f[4]), g => Assert.Contains("ro", g.Last()[5].Split(',')));
+        string[] sys = mounts.Single(f => f[4] == "/sys")[5].Split(',');
+        Assert.Equal(protectKernelTunables, sys.Contains("ro"));
+        if (protectKernelTunables)
+            Assert.Equal(cgroup.Length, cgroup.Select(f => f[4]).Distinct().Count());
+    }
+
     [Theory]
     [MemberData(nameof(Users))]
     public void FullApivfs_PrivilegedOperations_Fail(bool asNobody)

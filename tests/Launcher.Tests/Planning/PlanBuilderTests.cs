@@ -77,7 +77,6 @@ public class PlanBuilderTests
         "remount-ro /proc/sys recursive if-exists",
         "remount-ro /proc/sysrq-trigger recursive if-exists",
         "remount-ro /proc/timer_stats recursive if-exists",
-        "remount-ro /sys/fs/cgroup recursive if-exists",
         "remount-ro /dev",
     ];
 
@@ -121,7 +120,7 @@ public class PlanBuilderTests
             "remount-ro /proc/acpi recursive if-exists", "remount-ro /proc/apm recursive if-exists", "remount-ro /proc/asound recursive if-exists",
             "remount-ro /proc/bus recursive if-exists", "remount-ro /proc/fs recursive if-exists", "remount-ro /proc/irq recursive if-exists",
             "remount-ro /proc/latency_stats recursive if-exists", "remount-ro /proc/mtrr recursive if-exists", "remount-ro /proc/scsi recursive if-exists",
-            "remount-ro /proc/sys recursive if-exists", "remount-ro /proc/sysrq-trigger recursive if-exists", "remount-ro /proc/timer_stats recursive if-exists", "remount-ro /sys/fs/cgroup recursive if-exists"], [] },
+            "remount-ro /proc/sys recursive if-exists", "remount-ro /proc/sysrq-trigger recursive if-exists", "remount-ro /proc/timer_stats recursive if-exists"], [] },
         { "PrivateDevices", [
             "tmpfs /dev mode=755 nosuid noexec size=4m",
             "dev /dev/null c 1:3 mode=666 fallback=bind /dev/null", "dev /dev/zero c 1:5 mode=666 fallback=bind /dev/zero",
@@ -132,14 +131,16 @@ public class PlanBuilderTests
             "symlink /dev/stdout -> /proc/self/fd/1", "symlink /dev/stderr -> /proc/self/fd/2", "remount-ro /dev"], [] },
         { "PrivateTmp", ["tmpfs /tmp mode=1777 nosuid nodev", "mkdir /var mode=755", "tmpfs /var/tmp mode=1777 nosuid nodev"], [] },
         { "PrivateUsers", [], [] },
-        { "ProtectControlGroups", ["remount-ro /sys/fs/cgroup recursive if-exists"], [] },
+        // With ProtectKernelTunables /sys is read-only with all below it: ProtectControlGroups adds no op of its own.
+        { "ProtectControlGroups", [], [] },
         { "ProtectKernelModules", ["inaccessible /lib/modules if-exists", "inaccessible /usr/lib/modules if-exists"], [] },
         { "ProtectKernelTunables", [
             "inaccessible /proc/kallsyms if-exists", "inaccessible /proc/kcore if-exists", "sysfs /sys rbind-host ro",
             "remount-ro /proc/acpi recursive if-exists", "remount-ro /proc/apm recursive if-exists", "remount-ro /proc/asound recursive if-exists",
             "remount-ro /proc/bus recursive if-exists", "remount-ro /proc/fs recursive if-exists", "remount-ro /proc/irq recursive if-exists",
             "remount-ro /proc/latency_stats recursive if-exists", "remount-ro /proc/mtrr recursive if-exists", "remount-ro /proc/scsi recursive if-exists",
-            "remount-ro /proc/sys recursive if-exists", "remount-ro /proc/sysrq-trigger recursive if-exists", "remount-ro /proc/timer_stats recursive if-exists"], ["sysfs /sys rbind-host rw"] },
+            "remount-ro /proc/sys recursive if-exists", "remount-ro /proc/sysrq-trigger recursive if-exists", "remount-ro /proc/timer_stats recursive if-exists"],
+            ["sysfs /sys rbind-host rw", "remount-ro /sys/fs/cgroup recursive if-exists"] },
     };
 
     [Theory]
