@@ -1,4 +1,5 @@
 using ConfineExec.Elf;
+using ConfineExec.Launcher.Diagnostics;
 using ConfineExec.Launcher.Execution;
 using ConfineExec.Launcher.Output;
 using ConfineExec.Launcher.Planning;
@@ -83,6 +84,7 @@ public static class Cli
     static int RunCore(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, CliServices services)
     {
         LaunchOptions options = CommandLineParser.Parse(args);
+        LaunchPhases.Mark(LaunchPhase.Parsed);
         switch (options.Action)
         {
             case LauncherAction.Help: stdout.WriteLine(HelpText.Usage); return 0;
@@ -94,6 +96,7 @@ public static class Cli
             && (options.Switches.PrivateUsers || !Environment.IsPrivilegedProcess))
             PlanExecutor.BeginNoGcRegionEarly();
         Closure closure = ComputeClosure(options, services, out List<string> warnings);
+        LaunchPhases.Mark(LaunchPhase.Closure);
         foreach (string w in warnings) stderr.WriteLine("confine-exec: warning: " + w);
 
         switch (options.Action)
@@ -122,8 +125,11 @@ public static class Cli
             }
         }
 
+        LaunchPhases.Mark(LaunchPhase.Host);
         LaunchPlan plan = PlanBuilder.Build(new PlanRequest(options, closure, creds, host, services.Environment));
+        LaunchPhases.Mark(LaunchPhase.Planned);
         PlanValidator.Validate(plan, host);
+        LaunchPhases.Mark(LaunchPhase.Validated);
         host.Release();
         if (options.Action == LauncherAction.DryRun)
         {

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using ConfineExec.Launcher.Diagnostics;
 using ConfineExec.Launcher.Interop;
 using ConfineExec.Launcher.Planning;
 using static ConfineExec.Launcher.Interop.Libc;
@@ -35,7 +36,9 @@ public static unsafe class PlanExecutor
         umask(oldUmask);
         HostDirectories.Create(plan.HostDirectories);
         using NativeProgram program = PlanCompiler.Compile(plan, forked: false, getpid(), oldUmask);
+        LaunchPhases.Mark(LaunchPhase.Compiled);
         ChildProgram* p = program.Seal(-1, -1, 0, UseOpenat2(), UseOpenTreeAttr());
+        LaunchPhases.Report(LaunchPhase.Exec);
         StepInterpreter.Run(p);
         throw PlanCompiler.Describe(program, p->FailedStep, p->FailedWhat, p->FailedErrno);
     }
@@ -50,6 +53,7 @@ public static unsafe class PlanExecutor
         try
         {
             using NativeProgram program = PlanCompiler.Compile(plan, forked: true, getpid(), oldUmask);
+            LaunchPhases.Mark(LaunchPhase.Compiled);
             // A child that writes its own maps needs nothing from this process until it has exec'd: it can share
             // the address space (no page tables copied, no copy-on-write faults, no copied mm to tear down).
             bool needsParent = program.NeedsParent;
@@ -59,7 +63,9 @@ public static unsafe class PlanExecutor
             var supervisor = new SignalForwarder(s_forwarded, earlyPid);
             try
             {
+                LaunchPhases.Mark(LaunchPhase.Supervising);
                 int pid = Start(program, reportWrite, sync.Read, shareMemory: !needsParent, earlyPid);
+                LaunchPhases.Mark(LaunchPhase.ChildExeced);
                 Close(reportWrite);
                 reportWrite = -1;
                 if (sync.Read >= 0) { Close(sync.Read); sync.Read = -1; }
@@ -67,6 +73,7 @@ public static unsafe class PlanExecutor
 
                 LaunchException? failure = AwaitExec(program, plan, pid, reportRead, sync.Write);
                 int status = WaitPidReapingOthers(pid);
+                LaunchPhases.Report(LaunchPhase.ChildExited);
                 supervisor.Detach();
                 if (failure is not null)
                     throw failure;

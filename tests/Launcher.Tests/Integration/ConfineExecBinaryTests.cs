@@ -141,6 +141,18 @@ public sealed class ConfineExecBinaryTests(ConfineExecFixture fixture) : IDispos
         AssertOk(r, "done\n");
     }
 
+    /// <summary>bench/phases.sh's timing is compiled in only with -p:ConfineExecPhases=true (every mark is
+    /// [Conditional]): the product image writes no phase line and holds none of its text.</summary>
+    [Fact]
+    public void ProductImage_HasNoPhaseTiming()
+    {
+        RunResult r = Run(false, "--mode", "chroot-only", "--", "/usr/bin/true");
+        AssertOk(r);
+        Assert.DoesNotContain("confine-exec phases", r.Stderr, StringComparison.Ordinal);
+        byte[] image = File.ReadAllBytes(fixture.Binary);
+        Assert.Equal(-1, image.AsSpan().IndexOf(System.Text.Encoding.Unicode.GetBytes("confine-exec phases")));
+    }
+
     [Theory]
     [MemberData(nameof(Users))]
     public void Exit_Status42_Propagates(bool asNobody)
