@@ -13,7 +13,8 @@ public sealed record HostFacts
     public required bool CanMount { get; init; }
     /// <summary>The launcher's pid (LISTEN_PID matching).</summary>
     public required int Pid { get; init; }
-    /// <summary>lstat()-style existence of a host path (device nodes, /dev/mqueue, /proc/sys…, bind sources).</summary>
+    /// <summary>lstat()-style existence of a host path: the validator's check of a bind source whose type the planner
+    /// does not know.</summary>
     public required Func<string, bool> PathExists { get; init; }
     /// <summary>realpath(3) of a host path, null when it does not resolve (bind sources are resolved on the host at
     /// plan time, as systemd's chase does, so the executor can refuse every symlink it meets). Identity by default.</summary>

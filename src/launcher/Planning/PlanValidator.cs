@@ -26,7 +26,10 @@ public static class PlanValidator
             if (op is BindOp bind)
             {
                 RequireCanonical(bind.Source, "bind source");
-                if (!bind.AllowMissing && !created.Contains(bind.Source) && !host.PathExists(bind.Source))
+                // A source whose kind the planner knows was just seen: a closure file by the scan or the cache's
+                // re-check of its stamp, a bind's source by its lstat. Looking again cost a statx per closure
+                // file (a launch of clangd: 69); the child opens every source anyway.
+                if (!bind.AllowMissing && bind.SourceKind == BindSourceKind.Unknown && !created.Contains(bind.Source) && !host.PathExists(bind.Source))
                     throw new PlanValidationException(bind.Source, "a bind source must exist on the host (prefix it with '-' to skip it when missing)");
             }
             if (op is MakeDirOp or RemountReadOnlyOp or ChmodOp or InaccessibleOp) continue; // may repeat or refine a path

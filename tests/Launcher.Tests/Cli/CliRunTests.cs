@@ -136,9 +136,9 @@ public class CliRunTests
     public void Run_PlanBreaksARule_Exits125()
     {
         var services = Services(new Recorder()) with { DetectHost = () => PlanFixtures.Root with { PathExists = _ => false } };
-        var (rc, _, err) = Run(services, "--dry-run", "git");
+        var (rc, _, err) = Run(services, "--dry-run", "-p", "BindReadOnlyPaths=/srv/gone", "git");
         Assert.Equal(125, rc);
-        Assert.StartsWith("confine-exec: plan: /usr/bin/dash: a bind source must exist on the host", err);
+        Assert.StartsWith("confine-exec: plan: /srv/gone: a bind source must exist on the host", err);
     }
 
     [Fact]

@@ -38,6 +38,19 @@ public class PlanValidatorTests
         Assert.StartsWith("plan: ", e.Message);
     }
 
+    /// <summary>A bind whose source type the planner knows (the closure's files, seen by the scan or by the cache's
+    /// re-check of their stamps; a bind source the planner lstat'ed) is not looked up again; one of unknown type is.</summary>
+    [Fact]
+    public void Validate_SourceOfKnownKind_IsNotLookedUpAgain()
+    {
+        var asked = new List<string>();
+        HostFacts host = Root with { PathExists = p => { asked.Add(p); return true; } };
+        LaunchPlan plan = Valid with { Ops = [.. Valid.Ops, new BindOp("/srv/data", "/srv/data", true)] };
+        Assert.Contains(plan.Ops, o => o is BindOp { SourceKind: BindSourceKind.File });
+        PlanValidator.Validate(plan, host);
+        Assert.Equal(["/srv/data"], asked);
+    }
+
     [Fact]
     public void Validate_StateDirectoryNotYetOnHost_Passes()
     {
