@@ -16,7 +16,7 @@ internal enum LaunchPhase
 /// forked child has exited. Built only with <c>-p:ConfineExecPhases=true</c> (bench/phases.sh): every call is
 /// <see cref="ConditionalAttribute"/>, so the product image holds none of it. Timed in the process, a phase's cold
 /// first-touch cost shows where whole-process runs of different builds cannot resolve it (two copies of one
-/// binary differ by up to 0.1 ms there, docs/cli-decisions.md "Start-up").
+/// binary differ by up to 0.1 ms there: docs/cli-decisions.md, "Where a launch's time goes").
 /// </summary>
 internal static class LaunchPhases
 {
