@@ -105,20 +105,41 @@ public static unsafe class PlanExecutor
     /// <summary>What may be allocated, by any thread, between the no-GC region's start and the fork.</summary>
     private const int NoGcRegionBytes = 1 << 20;
 
+    /// <summary>What the region must still hold when the memory-sharing child starts: while it runs, this thread
+    /// sleeps in clone, where no collection can walk its stack, and other threads go on allocating (the runtime's
+    /// signal thread starts a thread to run the forwarder for a signal that arrives then). A region with less left
+    /// is opened again: a SIGTERM during a large plan's child setup found a nearly used-up region and a collection
+    /// on the signal thread aborted the launcher (SIGABRT).</summary>
+    private const int NoGcRegionReserve = 256 << 10;
+
+    /// <summary><see cref="GC.GetTotalAllocatedBytes"/> when the open region started.</summary>
+    private static long s_noGcRegionStart;
+
     /// <summary>
     /// Starts the no-GC region that <see cref="Start"/> needs now, while the heap is nearly empty: starting one
     /// collects first, and a collection then has almost nothing to mark or move (measured: a default launch
     /// 0.24 ms faster than starting it at the fork, interleaved hyperfine). Start re-checks and starts one again
-    /// if allocations since have used it up (a large plan: thousands of binds).
+    /// if allocations since have used it up or left less than <see cref="NoGcRegionReserve"/> (a large plan:
+    /// thousands of binds).
     /// </summary>
     public static void BeginNoGcRegionEarly() => EnterNoGcRegion();
 
-    /// <summary>Whether a no-GC region is open now: the one already open, else a new one.</summary>
+    /// <summary>Whether a no-GC region with at least <see cref="NoGcRegionReserve"/> left is open now: the one
+    /// already open, else a new one.</summary>
     private static bool EnterNoGcRegion()
     {
-        if (System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) return true;
-        try { return GC.TryStartNoGCRegion(NoGcRegionBytes); }
-        catch (InvalidOperationException) { return false; }
+        try
+        {
+            if (System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
+            {
+                if (GC.GetTotalAllocatedBytes() - s_noGcRegionStart <= NoGcRegionBytes - NoGcRegionReserve) return true;
+                GC.EndNoGCRegion();
+            }
+            if (!GC.TryStartNoGCRegion(NoGcRegionBytes)) return false;
+            s_noGcRegionStart = GC.GetTotalAllocatedBytes();
+            return true;
+        }
+        catch (InvalidOperationException) { return false; } // ended by an allocation since the check, or nested
     }
 
     /// <summary>

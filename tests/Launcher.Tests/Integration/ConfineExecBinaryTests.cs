@@ -207,6 +207,44 @@ public sealed class ConfineExecBinaryTests(ConfineExecFixture fixture) : IDispos
         Assert.Equal(3, p.ExitCode);
     }
 
+    /// <summary>A SIGTERM that arrives while the child is still building the root reaches the child: the launcher
+    /// forwards it to the pid the clone reported, the child (its handlers already back at the defaults, its second
+    /// step) dies of it before exec, so PROGRAM never runs, and the launcher dies of the same signal. 3000 binds keep
+    /// the child in its setup for about 0.1 s, long enough to be caught there. The launcher's thread sleeps in the
+    /// memory-sharing clone meanwhile, so this also needs the no-GC region to have room left for the signal
+    /// thread's allocations (PlanExecutor.NoGcRegionReserve): without it the launcher aborted.</summary>
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void Signal_SigtermDuringChildSetup_EndsItBeforeExec(bool asNobody)
+    {
+        using var dir = new SharedDirectory();
+        string files = dir.Subdirectory("files");
+        var args = new List<string>(s_noBinSh);
+        for (int i = 0; i < 3000; i++)
+        {
+            string f = Path.Combine(files, "f" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            File.WriteAllText(f, "");
+            args.Add("-p");
+            args.Add("BindReadOnlyPaths=" + f);
+        }
+        args.AddRange(["--", "/bin/sh", "-c", "echo ran; exec sleep 30"]);
+
+        using var p = fixture.Start(args, asNobody);
+        string children = $"/proc/{p.Id}/task/{p.Id}/children";
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        // The child exists once the launcher has cloned it; until it execs it is in its setup.
+        while (!p.HasExited && File.ReadAllText(children).Trim().Length == 0)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "no child appeared");
+            Thread.Sleep(1);
+        }
+        ConfineExec.Launcher.Interop.Libc.Kill(p.Id, 15);
+        Assert.True(p.WaitForExit(20_000), "the launcher did not end after SIGTERM");
+        string stderr = p.StandardError.ReadToEnd();
+        Assert.Equal("", p.StandardOutput.ReadToEnd());
+        Assert.True(p.ExitCode == 128 + 15, $"exit {p.ExitCode}, after {waited.ElapsedMilliseconds} ms; stderr: {stderr}");
+    }
+
     [Theory]
     [MemberData(nameof(Users))]
     public void Failure_MountPointInsideProc_OneLineNamingStepPathErrno(bool asNobody)
