@@ -25,7 +25,7 @@ public static class HelpText
                                 ProtectKernelModules= ProtectKernelTunables=   yes|no (override the mode)
                                 User=NAME|UID  Group=NAME|GID  SupplementaryGroups=GROUP...
                                 BindPaths=[-]SRC[:DEST[:rbind|norbind]]...  BindReadOnlyPaths=(same)
-                                StateDirectory=NAME...  RuntimeDirectory=NAME...  WorkingDirectory=PATH|~
+                                StateDirectory=NAME...  RuntimeDirectory=NAME...  WorkingDirectory=[-]PATH|~
                                 Environment=KEY=VALUE...  UMask=OCTAL  NoNewPrivileges=yes|no
                               an empty value resets a list (or a switch to the mode's default)
           --package PATH      also bind PATH and the closure of every program or library in it (repeatable)

@@ -28,6 +28,7 @@ public sealed class PropertyParser
     readonly List<KeyValuePair<string, string>> _environment = [];
     readonly List<KeyValuePair<string, string>> _properties = [];
     string? _user, _group, _workingDirectory;
+    bool _workingDirectoryMissingOk;
     int? _umask;
     bool? _noNewPrivileges;
 
@@ -83,7 +84,9 @@ public sealed class PropertyParser
                 }
                 break;
             case "WorkingDirectory":
-                if (value.Length == 0) { _workingDirectory = null; break; }
+                _workingDirectoryMissingOk = value.StartsWith('-'); // systemd: a directory that is missing is not fatal
+                if (_workingDirectoryMissingOk) value = value[1..];
+                if (value.Length == 0) { _workingDirectory = null; _workingDirectoryMissingOk = false; break; }
                 if (value != "~")
                 {
                     SystemdSyntax.RequireAbsolute(name, value, "directory");
@@ -130,6 +133,7 @@ public sealed class PropertyParser
             StateDirectories = _stateDirectories.ToArray(),
             RuntimeDirectories = _runtimeDirectories.ToArray(),
             WorkingDirectory = _workingDirectory,
+            WorkingDirectoryMissingOk = _workingDirectoryMissingOk,
             Environment = _environment.ToArray(),
             Umask = _umask,
             NoNewPrivileges = _noNewPrivileges,

@@ -48,7 +48,10 @@ internal static unsafe class PlanCompiler
             if (plan.RootReadOnly)
                 n.Add(new ChildStep { Op = ChildOp.RootReadOnly }, "make root read-only", "/");
             n.Add(new ChildStep { Op = ChildOp.PivotRoot }, "switch root (pivot_root)");
-            n.Add(new ChildStep { Op = ChildOp.Chdir, Path = n.Utf8(plan.WorkingDirectory) }, "chdir", plan.WorkingDirectory);
+            n.Add(new ChildStep
+            {
+                Op = ChildOp.Chdir, Path = n.Utf8(plan.WorkingDirectory), Flags = plan.WorkingDirectoryMissingOk ? StepFlags.AllowMissing : 0,
+            }, "chdir", plan.WorkingDirectory);
 
             // Groups before the user namespace: once setgroups is "deny" they could never be dropped (§6.5).
             if (plan.UserNamespace != UserNamespaceTiming.BeforeMounts && !plan.KeepSupplementaryGroups)

@@ -224,7 +224,9 @@ internal static unsafe class StepInterpreter
             case ChildOp.PivotRoot:
                 return PivotRoot(p);
             case ChildOp.Chdir:
-                return Sys(SYS_chdir, (long)s->Path) < 0 ? (int)SYS_chdir | P : 0;
+                // WorkingDirectory=-PATH: any failure leaves PROGRAM in "/" (where pivot_root left it), as systemd's
+                // apply_working_directory() ignores every error when working_directory_missing_ok is set.
+                return Sys(SYS_chdir, (long)s->Path) < 0 && (s->Flags & StepFlags.AllowMissing) == 0 ? (int)SYS_chdir | P : 0;
             case ChildOp.SetGroups:
                 return Sys(SYS_setgroups, s->Count, (long)s->Data) < 0 ? (int)SYS_setgroups : 0;
             case ChildOp.SetResGid:

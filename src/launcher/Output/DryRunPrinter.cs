@@ -29,7 +29,7 @@ public static class DryRunPrinter
         if (plan.Umask is int umask) w.WriteLine($"umask {Convert.ToString(umask, 8).PadLeft(4, '0')}");
         if (plan.NewSession) w.WriteLine("setsid");
         if (plan.NoNewPrivileges) w.WriteLine("no-new-privs");
-        w.WriteLine($"chdir {plan.WorkingDirectory}");
+        w.WriteLine($"chdir {plan.WorkingDirectory}{(plan.WorkingDirectoryMissingOk ? " if-exists" : "")}");
         w.WriteLine(plan.PassFds > 0 ? $"pass-fds 3-{2 + plan.PassFds} rewrite LISTEN_PID" : "close-fds above 2");
         w.WriteLine($"exec {plan.ExecPath}");
         w.WriteLine($"argv {string.Join(' ', plan.Argv.Select(Quote))}");

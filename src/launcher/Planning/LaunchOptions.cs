@@ -31,6 +31,9 @@ public sealed record LaunchOptions
     public IReadOnlyList<string> RuntimeDirectories { get; init; } = [];
     /// <summary>WorkingDirectory= (absolute, or <c>~</c> for the target user's home); null = <c>/</c>.</summary>
     public string? WorkingDirectory { get; init; }
+    /// <summary>WorkingDirectory= was prefixed with '-': if the chdir fails, PROGRAM starts in <c>/</c> (systemd's
+    /// working_directory_missing_ok).</summary>
+    public bool WorkingDirectoryMissingOk { get; init; }
     /// <summary>Environment= assignments in command-line order (KEY, VALUE); later ones win.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
     public int? Umask { get; init; }

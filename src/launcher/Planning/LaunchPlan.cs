@@ -75,6 +75,8 @@ public sealed record LaunchPlan
 
     /// <summary>chdir target inside the root before exec.</summary>
     public string WorkingDirectory { get; init; } = "/";
+    /// <summary>A failed chdir leaves PROGRAM in <c>/</c> instead of failing the launch (WorkingDirectory=-PATH).</summary>
+    public bool WorkingDirectoryMissingOk { get; init; }
     /// <summary>Path exec'd inside the root (the program's host path).</summary>
     public required string ExecPath { get; init; }
     public required string[] Argv { get; init; }

@@ -176,6 +176,7 @@ public static class PlanBuilder
             NewSession = options.NewSession,
             PassFds = PassedFds(request.Environment, host.Pid),
             WorkingDirectory = options.WorkingDirectory ?? "/",
+            WorkingDirectoryMissingOk = options.WorkingDirectoryMissingOk,
             ExecPath = closure.ProgramPath,
             Argv = [options.Program ?? closure.ProgramPath, .. options.Arguments],
             Environment = BuildEnvironment(request),

@@ -96,7 +96,7 @@ public class CommandLineParserTests
         $"mode={o.Mode} switches={o.Switches} overridden={string.Join(",", o.OverriddenSwitches.Order(StringComparer.Ordinal))}",
         $"user={o.User} group={o.Group} groups={string.Join(",", o.SupplementaryGroups)}",
         $"binds={string.Join(";", o.Binds)} state={string.Join(",", o.StateDirectories)} runtime={string.Join(",", o.RuntimeDirectories)}",
-        $"wd={o.WorkingDirectory} env={string.Join(";", o.Environment)} umask={o.Umask} nnp={o.NoNewPrivileges}",
+        $"wd={o.WorkingDirectory} wd-missing-ok={o.WorkingDirectoryMissingOk} env={string.Join(";", o.Environment)} umask={o.Umask} nnp={o.NoNewPrivileges}",
         $"packages={string.Join(",", o.Packages)} fullenv={o.FullEnv} closurefile={o.ClosureFile} binsh={o.BinSh}",
         $"allowmissing={o.AllowMissing} newsession={o.NewSession} nocache={o.NoClosureCache} action={o.Action} json={o.Json}",
         $"properties={string.Join(";", o.Properties)} program={o.Program} args={string.Join("\u0001", o.Arguments)}");
@@ -224,6 +224,21 @@ public class CommandLineParserTests
 
     [Fact]
     public void Parse_WorkingDirectoryTilde_IsKept() => Assert.Equal("~", Parse("-p", "WorkingDirectory=~", "ls").WorkingDirectory);
+
+    /// <summary>systemd's '-' prefix: the directory (or ~) is kept and a failing chdir becomes non-fatal; a later
+    /// assignment without it, or an empty one, takes that back.</summary>
+    [Theory]
+    [InlineData(new[] { "WorkingDirectory=-/srv//data/" }, "/srv/data", true)]
+    [InlineData(new[] { "WorkingDirectory=-~" }, "~", true)]
+    [InlineData(new[] { "WorkingDirectory=-/srv", "WorkingDirectory=/opt" }, "/opt", false)]
+    [InlineData(new[] { "WorkingDirectory=-/srv", "WorkingDirectory=" }, null, false)]
+    [InlineData(new[] { "WorkingDirectory=/srv" }, "/srv", false)]
+    public void Parse_WorkingDirectoryDashPrefix_MakesAMissingDirectoryNonFatal(string[] properties, string? directory, bool missingOk)
+    {
+        LaunchOptions o = Parse([.. properties.SelectMany(p => new[] { "-p", p }), "ls"]);
+        Assert.Equal(directory, o.WorkingDirectory);
+        Assert.Equal(missingOk, o.WorkingDirectoryMissingOk);
+    }
 
     [Fact]
     public void Parse_PropertyWithEqualsForm_IsRead() =>

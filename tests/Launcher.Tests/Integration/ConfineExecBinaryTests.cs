@@ -255,6 +255,22 @@ public sealed class ConfineExecBinaryTests(ConfineExecFixture fixture) : IDispos
         Assert.Matches("^confine-exec: bind-ro \\([a-z_0-9]+\\): /proc/confine-exec-x: E[A-Z]+ \\(.+\\)$", line);
     }
 
+    /// <summary>WorkingDirectory=-PATH (systemd's missing_ok): a directory missing from the root leaves PROGRAM in /,
+    /// one that is there is entered; without the '-' a missing one fails the launch with one line, 125.</summary>
+    [Theory]
+    [MemberData(nameof(Users))]
+    public void WorkingDirectory_DashPrefix_MissingIsNotFatal(bool asNobody)
+    {
+        AssertOk(Run(asNobody, "-p", "WorkingDirectory=-/srv/confine-exec-missing", "--package", "/usr/bin/pwd", "--", "/usr/bin/pwd"), "/\n");
+        AssertOk(Run(asNobody, "-p", "WorkingDirectory=-/usr/bin", "--package", "/usr/bin/pwd", "--", "/usr/bin/pwd"), "/usr/bin\n");
+        RunResult r = Run(asNobody, "-p", "WorkingDirectory=/srv/confine-exec-missing", "--package", "/usr/bin/pwd", "--", "/usr/bin/pwd");
+        Assert.Equal(125, r.ExitCode);
+        Assert.Equal("confine-exec: chdir (chdir): /srv/confine-exec-missing: ENOENT (No such file or directory)",
+            Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.Contains("chdir /srv/confine-exec-missing if-exists\n",
+            Run(asNobody, "--dry-run", "-p", "WorkingDirectory=-/srv/confine-exec-missing", "--", "/usr/bin/true").Stdout);
+    }
+
     [Theory]
     [MemberData(nameof(Users))]
     public void Failure_ProgramMissingInsideRoot_Exits127(bool asNobody)

@@ -332,6 +332,8 @@ public class PlanBuilderTests
         Assert.True(plan.NewSession);
         Assert.Equal("/", Build(Options(), Root).WorkingDirectory);
         Assert.Null(Build(Options(), Root).Umask);
+        Assert.False(plan.WorkingDirectoryMissingOk);
+        Assert.True(Build(options with { WorkingDirectoryMissingOk = true }, Root).WorkingDirectoryMissingOk);
     }
 
     [Theory]
