@@ -4,9 +4,10 @@ namespace ConfineExec.Launcher.Tests.Integration;
 
 /// <summary>
 /// What the published image does before Main. build/NativeStartup.targets links src/launcher/Native/*.c ahead of
-/// the .NET runtime's archive, replacing its cgroup and NUMA probes and answering the main thread's
-/// pthread_getattr_np without /proc/self/maps (docs/cli-decisions.md, "Start-up"): a start reads none of the files
-/// those read (strace -f, as root and as uid 65534), and the main thread's stack bounds are glibc's own.
+/// the .NET runtime's archive, replacing its cgroup and NUMA probes, answering the main thread's
+/// pthread_getattr_np without /proc/self/maps and leaving $ORIGIN unresolved (docs/cli-decisions.md, "Start-up"):
+/// a start reads none of the files those read (strace -f, as root and as uid 65534), and the main thread's stack
+/// bounds are glibc's own.
 /// </summary>
 [Collection(nameof(BinaryCollection))]
 public sealed class RuntimeStartupTests(ConfineExecFixture fixture) : HostCheckedTest
@@ -21,12 +22,12 @@ public sealed class RuntimeStartupTests(ConfineExecFixture fixture) : HostChecke
     };
 
     /// <summary>The paths and calls of the runtime's cgroup probes (cgroup.cpp, cgroupcpu.cpp: the memory and CPU
-    /// controllers found through the mount table), its NUMA probe (numasupport.cpp) and glibc's main-thread
-    /// pthread_getattr_np.</summary>
+    /// controllers found through the mount table), its NUMA probe (numasupport.cpp), glibc's main-thread
+    /// pthread_getattr_np and glibc's static start-up resolving $ORIGIN (_dl_get_origin).</summary>
     private static readonly string[] s_probes =
     [
         "/proc/self/mountinfo", "/proc/self/cgroup", "/sys/fs/cgroup", "memory.stat", "cpu.cfs_quota_us", "cpu.max",
-        "/sys/devices/system/node", "get_mempolicy(", "/proc/self/maps",
+        "/sys/devices/system/node", "get_mempolicy(", "/proc/self/maps", "/proc/self/exe",
     ];
 
     [Theory]
