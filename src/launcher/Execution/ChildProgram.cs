@@ -90,6 +90,10 @@ internal unsafe struct ChildProgram
     /// <summary>An unnamed empty 0444 file in the root tmpfs (O_TMPFILE) that file mount points are hard links
     /// of; -1 until the first is made, -2 once linking is refused (then each is its own mknodat).</summary>
     public int MountPointFileFd;
+    /// <summary>In process: the caller's CPU mask (<see cref="AffinityBytes"/> long), set again right before execve
+    /// because <see cref="RuntimeThreads.GatherOntoThisCpu"/> held this thread on one CPU; null when unchanged.</summary>
+    public byte* Affinity;
+    public int AffinityBytes;
     public int FailedStep;
     /// <summary>What failed: <see cref="ChildFailure"/> encoding (syscall number + which path).</summary>
     public int FailedWhat;

@@ -336,6 +336,7 @@ internal static unsafe class PlanCompiler
         (int)SYS_open_tree => "open_tree", (int)SYS_move_mount => "move_mount", (int)SYS_fsopen => "fsopen",
         (int)SYS_fsconfig => "fsconfig", (int)SYS_fsmount => "fsmount", (int)SYS_mount_setattr => "mount_setattr",
         (int)SYS_unshare => "unshare", (int)SYS_rt_sigprocmask => "rt_sigprocmask", (int)SYS_execve => "execve",
+        (int)SYS_sched_setaffinity => "sched_setaffinity",
         (int)SYS_setsid => "setsid", (int)SYS_setgroups => "setgroups", (int)SYS_setresuid => "setresuid",
         (int)SYS_setresgid => "setresgid", (int)SYS_capset => "capset", (int)SYS_prctl => "prctl",
         (int)SYS_close_range => "close_range", (int)SYS_fcntl => "fcntl", (int)SYS_rt_sigaction => "rt_sigaction",

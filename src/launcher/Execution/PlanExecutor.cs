@@ -38,6 +38,9 @@ public static unsafe class PlanExecutor
         using NativeProgram program = PlanCompiler.Compile(plan, forked: false, getpid(), oldUmask);
         LaunchPhases.Mark(LaunchPhase.Compiled);
         ChildProgram* p = program.Seal(-1, -1, 0, UseOpenat2(), UseOpenTreeAttr());
+        byte* callerMask = stackalloc byte[RuntimeThreads.MaskBytes];
+        p->AffinityBytes = RuntimeThreads.GatherOntoThisCpu(callerMask, getpid());
+        p->Affinity = callerMask;
         LaunchPhases.Report(LaunchPhase.Exec);
         StepInterpreter.Run(p);
         throw PlanCompiler.Describe(program, p->FailedStep, p->FailedWhat, p->FailedErrno);

@@ -257,6 +257,9 @@ internal static unsafe class StepInterpreter
                 return Sys(SYS_rt_sigaction, SIGPIPE, (long)&dfl, 0, 8) < 0 ? (int)SYS_rt_sigaction : 0;
             }
             case ChildOp.Exec:
+                // PROGRAM starts with the caller's mask, whatever held this thread during setup.
+                if (p->AffinityBytes > 0 && Sys(SYS_sched_setaffinity, 0, p->AffinityBytes, (long)p->Affinity) < 0)
+                    return (int)SYS_sched_setaffinity;
                 if (s->Count >= 0)
                     WritePid(((byte**)s->Data2)[s->Count] + 11 /* "LISTEN_PID=" */, Sys(SYS_getpid));
                 Sys(SYS_execve, (long)s->Path, (long)s->Data, (long)s->Data2);

@@ -80,6 +80,28 @@ internal static unsafe partial class Libc
         return pid;
     }
 
+    internal const long SYS_sched_setaffinity = 203, SYS_sched_getaffinity = 204, SYS_tgkill = 234, SYS_getcpu = 309;
+
+    /// <summary>The CPU the calling thread is running on (getcpu(2)), or -1.</summary>
+    internal static int CurrentCpu()
+    {
+        uint cpu;
+        return syscall(SYS_getcpu, (long)&cpu, 0, 0, 0, 0, 0) < 0 ? -1 : (int)cpu;
+    }
+
+    /// <summary>sched_getaffinity(2) of thread <paramref name="tid"/> (0: the caller) into <paramref name="mask"/>:
+    /// the number of bytes the kernel wrote, or -1.</summary>
+    internal static int GetAffinity(int tid, byte* mask, int bytes) =>
+        (int)Math.Max(-1, syscall(SYS_sched_getaffinity, tid, bytes, (long)mask, 0, 0, 0));
+
+    /// <summary>sched_setaffinity(2) of thread <paramref name="tid"/> (0: the caller).</summary>
+    internal static bool SetAffinity(int tid, byte* mask, int bytes) =>
+        syscall(SYS_sched_setaffinity, tid, bytes, (long)mask, 0, 0, 0) == 0;
+
+    /// <summary>Whether <paramref name="tid"/> is a live thread of process <paramref name="pid"/> (tgkill with
+    /// signal 0: a tid that has since been reused by another process fails).</summary>
+    internal static bool IsThreadOf(int pid, int tid) => syscall(SYS_tgkill, pid, tid, 0, 0, 0, 0) == 0;
+
     /// <summary>unshare(2) for the in-process path (CLONE_NEWNS works in a multi-threaded process).</summary>
     internal static void Unshare(long flags)
     {

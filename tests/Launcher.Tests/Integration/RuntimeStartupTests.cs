@@ -95,4 +95,83 @@ public sealed class RuntimeStartupTests(ConfineExecFixture fixture) : HostChecke
         Assert.DoesNotContain("error", lines[0], StringComparison.Ordinal);
         Assert.Equal(lines[0], lines[1]);
     }
+
+    /// <summary>A static program that prints its CPU mask as a list ("0 1 "), bound into the root with --package.</summary>
+    private const string MaskPrinter = """
+        #define _GNU_SOURCE
+        #include <sched.h>
+        #include <stdio.h>
+        int main(void) {
+            cpu_set_t s;
+            if (sched_getaffinity(0, sizeof s, &s) != 0) return 1;
+            for (int i = 0; i < CPU_SETSIZE; i++) if (CPU_ISSET(i, &s)) printf("%d ", i);
+            printf("\n");
+            return 0;
+        }
+        """;
+
+    public static TheoryData<bool, string, string> Masks => new()
+    {
+        // taskset's list ("" for the caller's own mask); the in-process path (root, chroot-only) holds its thread on
+        // one CPU during setup (Execution/RuntimeThreads.cs), the forked ones do not.
+        { false, "chroot-only", "" },
+        { false, "chroot-only", "0" },
+        { false, "chroot-only", "last" },
+        { false, "full-apivfs", "" },
+        { true, "full-apivfs", "" },
+        { true, "chroot-only", "last" },
+    };
+
+    /// <summary>PROGRAM starts with its caller's CPU mask, whatever the launcher did with its own threads.</summary>
+    [Theory]
+    [MemberData(nameof(Masks))]
+    public void Exec_ProgramCpuMask_IsTheCallers(bool asNobody, string mode, string cpus)
+    {
+        string source = Path.Combine(Dir.Path, "mask.c"), printer = Path.Combine(Dir.Path, "mask");
+        File.WriteAllText(source, MaskPrinter);
+        RunResult cc = ProcessRunner.Run(["gcc", "-O2", "-static", "-o", printer, source]);
+        Assert.True(cc.ExitCode == 0, cc.ToString());
+        File.SetUnixFileMode(printer, (UnixFileMode)0x1ed);
+        string[] prefix = [];
+        if (cpus.Length > 0)
+            prefix = ["taskset", "-c", cpus == "last" ? (Environment.ProcessorCount - 1).ToString(System.Globalization.CultureInfo.InvariantCulture) : cpus];
+        RunResult caller = ProcessRunner.Run([.. prefix, printer]);
+        Assert.True(caller.ExitCode == 0, caller.ToString());
+        string[] launcher = asNobody ? ProcessRunner.AsNobody([fixture.Binary]) : [fixture.Binary];
+        RunResult r = ProcessRunner.Run([.. prefix, .. launcher, "--bin-sh", "none", "--mode", mode, "--package", printer, "--", printer]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(caller.Stdout, r.Stdout);
+    }
+
+    /// <summary>The in-process exec (root, chroot-only) moves the runtime's thread onto its own CPU, holds itself
+    /// there, and sets the caller's mask again just before execve; a forked launch does none of it.</summary>
+    [Theory]
+    [InlineData("chroot-only", true)]
+    [InlineData("full-apivfs", false)]
+    public void InProcessExec_RuntimeThreads_GatheredOnOneCpuThenMaskRestored(string mode, bool inProcess)
+    {
+        string log = Path.Combine(Dir.Path, "strace.log");
+        RunResult r = ProcessRunner.Run(["strace", "-f", "-qq", "-e", "trace=sched_setaffinity,execve", "-o", log,
+            fixture.Binary, "--bin-sh", "none", "--mode", mode, "--", "/usr/bin/true"]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        string[] calls = [.. File.ReadAllLines(log).Where(l => l.Contains("sched_setaffinity(", StringComparison.Ordinal)
+            || l.Contains("execve(\"/usr/bin/true\"", StringComparison.Ordinal))];
+        string trace = string.Join('\n', calls);
+        if (!inProcess)
+        {
+            Assert.DoesNotContain("sched_setaffinity", trace, StringComparison.Ordinal);
+            return;
+        }
+        // Self onto one CPU, then another thread (the finalizer) onto the same, then self back to the caller's
+        // mask, then the exec.
+        Assert.True(calls.Length >= 4, trace);
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(calls[0], @"sched_setaffinity\(0, \d+, \[\d+\]\)\s+= 0"), trace);
+        string one = calls[0][calls[0].IndexOf('[')..calls[0].IndexOf(']')];
+        Assert.Contains(calls[1..^2], l => System.Text.RegularExpressions.Regex.IsMatch(l, @"sched_setaffinity\([1-9]\d*, \d+, ") && l.Contains(one + "]", StringComparison.Ordinal));
+        Assert.Matches(@"sched_setaffinity\(0, \d+, \[", calls[^2]);
+        Assert.Contains("execve(\"/usr/bin/true\"", calls[^1], StringComparison.Ordinal);
+        string callerMask = ProcessRunner.Run(["sh", "-c", "grep Cpus_allowed_list /proc/self/status"]).Stdout;
+        if (!callerMask.Contains('-') && !callerMask.Contains(',')) return; // one CPU: nothing to tell apart
+        Assert.NotEqual(one + "]", calls[^2][calls[^2].IndexOf('[')..]);
+    }
 }
