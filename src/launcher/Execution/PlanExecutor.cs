@@ -62,12 +62,11 @@ public static unsafe class PlanExecutor
             bool needsParent = program.NeedsParent;
             var (reportRead, reportWrite) = Pipe();
             (int Read, int Write) sync = needsParent ? Pipe() : (-1, -1);
-            int* earlyPid = (int*)NativeMemory.AllocZeroed(sizeof(int));
-            var supervisor = new SignalForwarder(s_forwarded, earlyPid);
+            var supervisor = new SignalForwarder(s_forwarded);
             try
             {
                 LaunchPhases.Mark(LaunchPhase.Supervising);
-                int pid = Start(program, reportWrite, sync.Read, shareMemory: !needsParent, earlyPid);
+                int pid = Start(program, reportWrite, sync.Read, shareMemory: !needsParent, supervisor.PidSlot);
                 LaunchPhases.Mark(LaunchPhase.ChildExeced);
                 Close(reportWrite);
                 reportWrite = -1;
@@ -87,7 +86,6 @@ public static unsafe class PlanExecutor
             finally
             {
                 supervisor.Dispose();
-                NativeMemory.Free(earlyPid);
                 Close(reportRead);
                 if (reportWrite >= 0) Close(reportWrite);
                 if (sync.Read >= 0) Close(sync.Read);
@@ -109,10 +107,11 @@ public static unsafe class PlanExecutor
     private const int NoGcRegionBytes = 1 << 20;
 
     /// <summary>What the region must still hold when the memory-sharing child starts: while it runs, this thread
-    /// sleeps in clone, where no collection can walk its stack, and other threads go on allocating (the runtime's
-    /// signal thread starts a thread to run the forwarder for a signal that arrives then). A region with less left
-    /// is opened again: a SIGTERM during a large plan's child setup found a nearly used-up region and a collection
-    /// on the signal thread aborted the launcher (SIGABRT).</summary>
+    /// sleeps in clone, where no collection can walk its stack, and other threads go on allocating (in a JIT host the
+    /// runtime's signal thread starts a thread to run the forwarder for a signal that arrives then; the published
+    /// image forwards in C, SignalForwarder). A region with less left is opened again: a SIGTERM during a large
+    /// plan's child setup found a nearly used-up region and a collection on the signal thread aborted the launcher
+    /// (SIGABRT).</summary>
     private const int NoGcRegionReserve = 256 << 10;
 
     /// <summary><see cref="GC.GetTotalAllocatedBytes"/> when the open region started.</summary>

@@ -144,34 +144,111 @@ public sealed class RuntimeStartupTests(ConfineExecFixture fixture) : HostChecke
     }
 
     /// <summary>The in-process exec (root, chroot-only) moves the runtime's thread onto its own CPU, holds itself
-    /// there, and sets the caller's mask again just before execve; a forked launch does none of it.</summary>
+    /// there, and sets the caller's mask again just before execve; a forked launch does none of it. The finalizer
+    /// thread records its tid when it first runs, so a launch on a loaded machine may find it not yet recorded
+    /// and move nothing: of three launches, one must show the move, and every one the restore.</summary>
     [Theory]
     [InlineData("chroot-only", true)]
     [InlineData("full-apivfs", false)]
     public void InProcessExec_RuntimeThreads_GatheredOnOneCpuThenMaskRestored(string mode, bool inProcess)
     {
-        string log = Path.Combine(Dir.Path, "strace.log");
-        RunResult r = ProcessRunner.Run(["strace", "-f", "-qq", "-e", "trace=sched_setaffinity,execve", "-o", log,
-            fixture.Binary, "--bin-sh", "none", "--mode", mode, "--", "/usr/bin/true"]);
-        Assert.True(r.ExitCode == 0, r.ToString());
-        string[] calls = [.. File.ReadAllLines(log).Where(l => l.Contains("sched_setaffinity(", StringComparison.Ordinal)
-            || l.Contains("execve(\"/usr/bin/true\"", StringComparison.Ordinal))];
-        string trace = string.Join('\n', calls);
-        if (!inProcess)
+        bool moved = false;
+        var traces = new List<string>();
+        for (int attempt = 0; attempt < 3 && !moved; attempt++)
         {
-            Assert.DoesNotContain("sched_setaffinity", trace, StringComparison.Ordinal);
-            return;
+            string log = Path.Combine(Dir.Path, $"strace{attempt}.log");
+            RunResult r = ProcessRunner.Run(["strace", "-f", "-qq", "-e", "trace=sched_setaffinity,execve", "-o", log,
+                fixture.Binary, "--bin-sh", "none", "--mode", mode, "--", "/usr/bin/true"]);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            string[] calls = [.. File.ReadAllLines(log).Where(l => l.Contains("sched_setaffinity(", StringComparison.Ordinal)
+                || l.Contains("execve(\"/usr/bin/true\"", StringComparison.Ordinal))];
+            string trace = string.Join('\n', calls);
+            traces.Add(trace);
+            if (!inProcess)
+            {
+                Assert.DoesNotContain("sched_setaffinity", trace, StringComparison.Ordinal);
+                return;
+            }
+            // Self onto one CPU, then (if recorded) another thread onto the same, then self back to the caller's
+            // mask, then the exec.
+            Assert.True(calls.Length >= 3, trace);
+            Assert.True(System.Text.RegularExpressions.Regex.IsMatch(calls[0], @"sched_setaffinity\(0, \d+, \[\d+\]\)\s+= 0"), trace);
+            string one = calls[0][calls[0].IndexOf('[')..(calls[0].IndexOf(']') + 1)];
+            Assert.True(System.Text.RegularExpressions.Regex.IsMatch(calls[^2], @"sched_setaffinity\(0, \d+, \["), trace);
+            Assert.Contains("execve(\"/usr/bin/true\"", calls[^1], StringComparison.Ordinal);
+            string callerMask = File.ReadAllLines("/proc/self/status").Single(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal));
+            if (callerMask.Contains('-') || callerMask.Contains(','))
+                Assert.NotEqual(one, calls[^2][calls[^2].IndexOf('[')..(calls[^2].IndexOf(']') + 1)]);
+            moved = calls[1..^2].Any(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"sched_setaffinity\([1-9]\d*, \d+, ")
+                && l.Contains(one, StringComparison.Ordinal));
         }
-        // Self onto one CPU, then another thread (the finalizer) onto the same, then self back to the caller's
-        // mask, then the exec.
-        Assert.True(calls.Length >= 4, trace);
-        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(calls[0], @"sched_setaffinity\(0, \d+, \[\d+\]\)\s+= 0"), trace);
-        string one = calls[0][calls[0].IndexOf('[')..calls[0].IndexOf(']')];
-        Assert.Contains(calls[1..^2], l => System.Text.RegularExpressions.Regex.IsMatch(l, @"sched_setaffinity\([1-9]\d*, \d+, ") && l.Contains(one + "]", StringComparison.Ordinal));
-        Assert.Matches(@"sched_setaffinity\(0, \d+, \[", calls[^2]);
-        Assert.Contains("execve(\"/usr/bin/true\"", calls[^1], StringComparison.Ordinal);
-        string callerMask = ProcessRunner.Run(["sh", "-c", "grep Cpus_allowed_list /proc/self/status"]).Stdout;
-        if (!callerMask.Contains('-') && !callerMask.Contains(',')) return; // one CPU: nothing to tell apart
-        Assert.NotEqual(one + "]", calls[^2][calls[^2].IndexOf('[')..]);
+        Assert.True(moved, "no launch moved the runtime's thread:\n" + string.Join("\n--\n", traces));
+    }
+
+    /// <summary>signal-forwarder.c driven directly: a signal raised before the child's pid is known is sent once
+    /// the pid is given, one raised after goes straight through, an ignored signal stays ignored, and stopping
+    /// gives each signal its default action back. The child reports, in order, the signals it got.</summary>
+    private const string ForwarderHarness = """
+        #define _GNU_SOURCE
+        #include <signal.h>
+        #include <stdio.h>
+        #include <unistd.h>
+        #include <sys/wait.h>
+        int *confine_exec_forward_pid_slot(void);
+        int confine_exec_forward_signals(const int *signals, int count);
+        void confine_exec_forward_to(int pid);
+        void confine_exec_forward_stop(void);
+        static int report;
+        static volatile sig_atomic_t got;
+        static void on(int sig) { char c = (char)sig; write(report, &c, 1); got++; }
+        static const char *disposition(int sig) {
+            struct sigaction a; sigaction(sig, NULL, &a);
+            return a.sa_handler == SIG_IGN ? "ignored" : a.sa_handler == SIG_DFL ? "default" : "forwarded";
+        }
+        int main(void) {
+            signal(SIGHUP, SIG_IGN);
+            int signals[] = { SIGUSR1, SIGUSR2, SIGHUP };
+            if (confine_exec_forward_signals(signals, 3) != 0) return 10;
+            printf("installed usr1=%s hup=%s slot=%d\n", disposition(SIGUSR1), disposition(SIGHUP), *confine_exec_forward_pid_slot());
+            int ready[2], got_pipe[2];
+            if (pipe(ready) || pipe(got_pipe)) return 11;
+            raise(SIGUSR1); /* no child yet: kept */
+            pid_t child = fork();
+            if (child == 0) {
+                report = got_pipe[1];
+                signal(SIGUSR1, on); signal(SIGUSR2, on);
+                alarm(5); /* a lost signal ends the child instead of hanging the test */
+                write(ready[1], "r", 1);
+                while (got < 2) pause();
+                _exit(0);
+            }
+            char c;
+            if (read(ready[0], &c, 1) != 1) return 12;
+            confine_exec_forward_to(child); /* sends the kept SIGUSR1 */
+            usleep(20000);
+            raise(SIGUSR2); /* straight through */
+            int status;
+            waitpid(child, &status, 0);
+            confine_exec_forward_stop();
+            close(got_pipe[1]);
+            unsigned char order[8]; ssize_t n = read(got_pipe[0], order, sizeof order);
+            printf("child got");
+            for (ssize_t i = 0; i < n; i++) printf(" %d", order[i]);
+            printf("\nstopped usr1=%s hup=%s slot=%d\n", disposition(SIGUSR1), disposition(SIGHUP), *confine_exec_forward_pid_slot());
+            return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 13;
+        }
+        """;
+
+    [Fact]
+    public void SignalForwarder_PendingThenDirect_EachSentOnceIgnoredKeptDefaultsRestored()
+    {
+        string source = Path.Combine(Dir.Path, "forward.c"), harness = Path.Combine(Dir.Path, "forward");
+        File.WriteAllText(source, ForwarderHarness);
+        string forwarder = Path.Combine(ConfineExecFixture.FindRepository(), "src", "launcher", "Native", "signal-forwarder.c");
+        RunResult cc = ProcessRunner.Run(["gcc", "-O2", "-o", harness, source, forwarder]);
+        Assert.True(cc.ExitCode == 0, cc.ToString());
+        RunResult r = ProcessRunner.Run([harness]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("installed usr1=forwarded hup=ignored slot=0\nchild got 10 12\nstopped usr1=default hup=ignored slot=-1\n", r.Stdout);
     }
 }
