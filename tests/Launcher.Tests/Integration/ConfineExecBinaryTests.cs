@@ -211,8 +211,9 @@ public sealed class ConfineExecBinaryTests(ConfineExecFixture fixture) : IDispos
     /// forwards it to the pid the clone reported, the child (its handlers already back at the defaults, its second
     /// step) dies of it before exec, so PROGRAM never runs, and the launcher dies of the same signal. 3000 binds keep
     /// the child in its setup for about 0.1 s, long enough to be caught there. The launcher's thread sleeps in the
-    /// memory-sharing clone meanwhile, so this also needs the no-GC region to have room left for the signal
-    /// thread's allocations (PlanExecutor.NoGcRegionReserve): without it the launcher aborted.</summary>
+    /// memory-sharing clone meanwhile: with the runtime's signal thread forwarding, its allocations ended a nearly
+    /// used-up no-GC region and the launcher aborted (PlanExecutor.NoGcRegionReserve); the image now forwards
+    /// with a C handler (src/launcher/Native/signal-forwarder.c), which this also covers.</summary>
     [Theory]
     [MemberData(nameof(Users))]
     public void Signal_SigtermDuringChildSetup_EndsItBeforeExec(bool asNobody)
