@@ -1,8 +1,7 @@
 /*
  * The .NET runtime's own threads, by kernel thread id, for the in-process exec (Execution/RuntimeThreads.cs).
  * build/NativeStartup.targets links with -Wl,--wrap=pthread_create, so every thread the runtime starts (the
- * finalizer thread at start-up, the signal thread when a signal is registered) starts in trampoline(), which
- * records its tid while it runs.
+ * finalizer thread at start-up, any other later) starts in trampoline(), which records its tid while it runs.
  *
  * Why: execve in a process with more threads first kills the others and waits for them to exit (fs/exec.c,
  * de_thread). The finalizer thread sleeps on whichever CPU it last ran on; waking it there to die costs an

@@ -28,15 +28,16 @@ internal static class HardeningTools
         r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', 2))
             .ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "", StringComparer.Ordinal);
 
-    /// <summary>Compiles <paramref name="source"/> with gcc -static into <paramref name="directory"/>; skips the test
-    /// when gcc or the static libc is missing.</summary>
-    public static string CompileStatic(string directory, string name, string source)
+    /// <summary>Compiles <paramref name="source"/> with gcc -static into <paramref name="directory"/>, with
+    /// <paramref name="extra"/> gcc arguments after it (more sources, linker options); skips the test when gcc or the
+    /// static libc is missing.</summary>
+    public static string CompileStatic(string directory, string name, string source, params string[] extra)
     {
         string c = Path.Combine(directory, name + ".c");
         string exe = Path.Combine(directory, name);
         File.WriteAllText(c, source);
         RunResult gcc;
-        try { gcc = ProcessRunner.Run(["gcc", "-static", "-O", "-o", exe, c]); }
+        try { gcc = ProcessRunner.Run(["gcc", "-static", "-O", "-o", exe, c, .. extra]); }
         catch (System.ComponentModel.Win32Exception) { Assert.Skip("gcc is not installed"); throw; }
         if (gcc.ExitCode != 0)
             Assert.Skip("gcc -static failed (static glibc missing?):\n" + gcc.Stderr);

@@ -1,4 +1,5 @@
 using ConfineExec.Launcher.Tests.Fixtures;
+using static ConfineExec.Launcher.Tests.Hardening.HardeningTools;
 
 namespace ConfineExec.Launcher.Tests.Integration;
 
@@ -29,6 +30,10 @@ public sealed class RuntimeStartupTests(ConfineExecFixture fixture) : HostChecke
         "/proc/self/mountinfo", "/proc/self/cgroup", "/sys/fs/cgroup", "memory.stat", "cpu.cfs_quota_us", "cpu.max",
         "/sys/devices/system/node", "get_mempolicy(", "/proc/self/maps", "/proc/self/exe",
     ];
+
+    /// <summary>A file of src/launcher/Native, the C the image links (build/NativeStartup.targets).</summary>
+    private static string NativeSource(string name) =>
+        Path.Combine(ConfineExecFixture.FindRepository(), "src", "launcher", "Native", name);
 
     [Theory]
     [MemberData(nameof(Starts))]
@@ -82,11 +87,7 @@ public sealed class RuntimeStartupTests(ConfineExecFixture fixture) : HostChecke
     [InlineData("unlimited", 1)]
     public void MainThreadStack_UnderStackLimit_IsGlibcsAnswer(string limitKiB, int arguments)
     {
-        string source = Path.Combine(Dir.Path, "check.c"), checker = Path.Combine(Dir.Path, "check");
-        File.WriteAllText(source, StackChecker);
-        string wrapper = Path.Combine(ConfineExecFixture.FindRepository(), "src", "launcher", "Native", "main-thread-stack.c");
-        RunResult cc = ProcessRunner.Run(["gcc", "-O2", "-static", "-Wl,--wrap=pthread_getattr_np", "-o", checker, source, wrapper]);
-        Assert.True(cc.ExitCode == 0, cc.ToString());
+        string checker = CompileStatic(Dir.Path, "check", StackChecker, NativeSource("main-thread-stack.c"), "-Wl,--wrap=pthread_getattr_np");
         RunResult r = ProcessRunner.Run(["sh", "-c", $"ulimit -s {limitKiB} && exec \"$0\" \"$@\"", checker,
             .. Enumerable.Range(1, arguments - 1).Select(i => "argument" + i)]);
         Assert.True(r.ExitCode == 0, r.ToString());
@@ -127,11 +128,7 @@ public sealed class RuntimeStartupTests(ConfineExecFixture fixture) : HostChecke
     [MemberData(nameof(Masks))]
     public void Exec_ProgramCpuMask_IsTheCallers(bool asNobody, string mode, string cpus)
     {
-        string source = Path.Combine(Dir.Path, "mask.c"), printer = Path.Combine(Dir.Path, "mask");
-        File.WriteAllText(source, MaskPrinter);
-        RunResult cc = ProcessRunner.Run(["gcc", "-O2", "-static", "-o", printer, source]);
-        Assert.True(cc.ExitCode == 0, cc.ToString());
-        File.SetUnixFileMode(printer, (UnixFileMode)0x1ed);
+        string printer = CompileStatic(Dir.Path, "mask", MaskPrinter);
         string[] prefix = [];
         if (cpus.Length > 0)
             prefix = ["taskset", "-c", cpus == "last" ? (Environment.ProcessorCount - 1).ToString(System.Globalization.CultureInfo.InvariantCulture) : cpus];
@@ -242,11 +239,7 @@ public sealed class RuntimeStartupTests(ConfineExecFixture fixture) : HostChecke
     [Fact]
     public void SignalForwarder_PendingThenDirect_EachSentOnceIgnoredKeptDefaultsRestored()
     {
-        string source = Path.Combine(Dir.Path, "forward.c"), harness = Path.Combine(Dir.Path, "forward");
-        File.WriteAllText(source, ForwarderHarness);
-        string forwarder = Path.Combine(ConfineExecFixture.FindRepository(), "src", "launcher", "Native", "signal-forwarder.c");
-        RunResult cc = ProcessRunner.Run(["gcc", "-O2", "-o", harness, source, forwarder]);
-        Assert.True(cc.ExitCode == 0, cc.ToString());
+        string harness = CompileStatic(Dir.Path, "forward", ForwarderHarness, NativeSource("signal-forwarder.c"));
         RunResult r = ProcessRunner.Run([harness]);
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal("installed usr1=forwarded hup=ignored slot=0\nchild got 10 12\nstopped usr1=default hup=ignored slot=-1\n", r.Stdout);
