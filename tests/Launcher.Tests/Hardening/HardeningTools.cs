@@ -2,7 +2,8 @@ using ConfineExec.Launcher.Tests.Fixtures;
 
 namespace ConfineExec.Launcher.Tests.Hardening;
 
-/// <summary>What the hardening tests share: the one-line error check and a static C probe compiled at test time.</summary>
+/// <summary>What the hardening tests share: the one-line error check, a static C probe compiled at test time, and
+/// a run under strace.</summary>
 internal static class HardeningTools
 {
     public static TheoryData<bool> Users => new() { false, true };
@@ -14,6 +15,17 @@ internal static class HardeningTools
         Assert.True(r.Stderr.EndsWith('\n') && r.Stderr.IndexOf('\n') == r.Stderr.Length - 1, "stderr is not one line:\n" + r);
         Assert.StartsWith("confine-exec: ", r.Stderr);
         return r.Stderr.TrimEnd('\n');
+    }
+
+    /// <summary>Runs <paramref name="argv"/> under <c>strace -f -qq -e trace=<paramref name="calls"/></c>, the log in
+    /// <paramref name="directory"/>: the run and the log's lines. strace missing fails the test (test.sh installs it).</summary>
+    public static (RunResult Result, string[] Trace) Strace(string directory, string calls, IReadOnlyList<string> argv)
+    {
+        string log = Path.Combine(directory, "strace-" + Guid.NewGuid().ToString("N") + ".log");
+        RunResult r;
+        try { r = ProcessRunner.Run(["strace", "-f", "-qq", "-e", "trace=" + calls, "-o", log, .. argv]); }
+        catch (System.ComponentModel.Win32Exception) { Assert.Fail("strace is not installed (test.sh installs it)"); throw; }
+        return (r, File.Exists(log) ? File.ReadAllLines(log) : []);
     }
 
     public static void AssertOk(RunResult r, string? stdout = null)

@@ -27,13 +27,10 @@ public sealed class ChildSpawnTests(ConfineExecFixture fixture) : HostCheckedTes
     /// <see cref="Shared"/>/<see cref="Forked"/> per call.</summary>
     private List<string> Clones(bool asNobody, string[] options)
     {
-        string log = Path.Combine(Dir.Path, "strace.log");
         string[] launcher = asNobody ? ProcessRunner.AsNobody([fixture.Binary]) : [fixture.Binary];
-        RunResult r;
-        try { r = ProcessRunner.Run(["strace", "-f", "-qq", "-e", "trace=clone", "-o", log, .. launcher, "--bin-sh", "none", .. options, "--", "/usr/bin/true"]); }
-        catch (System.ComponentModel.Win32Exception) { Assert.Fail("strace is not installed (test.sh installs it)"); throw; }
+        var (r, trace) = Strace(Dir.Path, "clone", [.. launcher, "--bin-sh", "none", .. options, "--", "/usr/bin/true"]);
         AssertOk(r);
-        return [.. File.ReadAllLines(log).Where(l => l.Contains(" clone(", StringComparison.Ordinal))
+        return [.. trace.Where(l => l.Contains(" clone(", StringComparison.Ordinal))
             .Select(l => l.Contains("CLONE_VM|CLONE_VFORK", StringComparison.Ordinal) ? Shared
                 : l.Contains("flags=SIGCHLD)", StringComparison.Ordinal) ? Forked : l)];
     }
@@ -65,12 +62,9 @@ public sealed class ChildSpawnTests(ConfineExecFixture fixture) : HostCheckedTes
             options.Add("BindReadOnlyPaths=" + file);
         }
         string last = Path.Combine(Dir.Path, "f" + (binds - 1));
-        string log = Path.Combine(Dir.Path, "strace.log");
         string[] launcher = asNobody ? ProcessRunner.AsNobody([fixture.Binary]) : [fixture.Binary];
-        RunResult r = ProcessRunner.Run(["strace", "-f", "-qq", "-e", "trace=clone,membarrier", "-o", log, .. launcher,
-            .. options, "--", "/usr/bin/test", "-f", last]);
+        var (r, calls) = Strace(Dir.Path, "clone,membarrier", [.. launcher, .. options, "--", "/usr/bin/test", "-f", last]);
         AssertOk(r);
-        string[] calls = File.ReadAllLines(log);
         Assert.True(calls.Count(l => l.Contains("membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED,", StringComparison.Ordinal)) >= 2,
             "expected the region to be outgrown (more than one collection):\n" + string.Join('\n', calls));
         string[] clones = [.. calls.Where(l => l.Contains(" clone(", StringComparison.Ordinal))];
