@@ -11,7 +11,7 @@
  *
  * What is given up: the runtime behaves as outside any cgroup. The GC sizes itself from physical memory, not from
  * a container's memory limit, and Environment.ProcessorCount ignores a CPU quota. confine-exec allocates well
- * under its fixed gen0 budget (GCgen0size in Launcher.csproj) and runs no thread pool, so neither number changes
+ * under its fixed gen0 budget (GCgen0size in build/NativeImage.props) and runs no thread pool, so neither number changes
  * what it does; the kernel still enforces both limits on it and on PROGRAM. The signatures are those of
  * dotnet/runtime's src/coreclr/gc/unix/cgroup.h and src/coreclr/nativeaot/Runtime/unix/cgroupcpu.h (C++ names,
  * given here as assembler labels); a runtime that renames them fails the link instead of running the probe.
