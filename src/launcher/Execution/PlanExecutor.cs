@@ -35,11 +35,12 @@ public static unsafe class PlanExecutor
         int oldUmask = umask(0);
         umask(oldUmask);
         HostDirectories.Create(plan.HostDirectories);
-        using NativeProgram program = PlanCompiler.Compile(plan, forked: false, getpid(), oldUmask);
+        int pid = getpid();
+        using NativeProgram program = PlanCompiler.Compile(plan, forked: false, pid, oldUmask);
         LaunchPhases.Mark(LaunchPhase.Compiled);
         ChildProgram* p = program.Seal(-1, -1, 0, UseOpenat2(), UseOpenTreeAttr());
         byte* callerMask = stackalloc byte[RuntimeThreads.MaskBytes];
-        p->AffinityBytes = RuntimeThreads.GatherOntoThisCpu(callerMask, getpid());
+        p->AffinityBytes = RuntimeThreads.GatherOntoThisCpu(callerMask, pid);
         p->Affinity = callerMask;
         LaunchPhases.Report(LaunchPhase.Exec);
         StepInterpreter.Run(p);

@@ -80,14 +80,13 @@ internal static unsafe partial class Libc
         return pid;
     }
 
-    internal const long SYS_sched_setaffinity = 203, SYS_sched_getaffinity = 204, SYS_tgkill = 234, SYS_getcpu = 309;
+    internal const long SYS_sched_setaffinity = 203, SYS_sched_getaffinity = 204, SYS_tgkill = 234;
 
-    /// <summary>The CPU the calling thread is running on (getcpu(2)), or -1.</summary>
-    internal static int CurrentCpu()
-    {
-        uint cpu;
-        return syscall(SYS_getcpu, (long)&cpu, 0, 0, 0, 0, 0) < 0 ? -1 : (int)cpu;
-    }
+    /// <summary>The CPU the calling thread is running on, or -1: glibc reads it from the thread's rseq area (no
+    /// syscall), else asks getcpu(2).</summary>
+    [LibraryImport(Name, EntryPoint = "sched_getcpu")]
+    [SuppressGCTransition]
+    internal static partial int CurrentCpu();
 
     /// <summary>sched_getaffinity(2) of thread <paramref name="tid"/> (0: the caller) into <paramref name="mask"/>:
     /// the number of bytes the kernel wrote, or -1.</summary>
